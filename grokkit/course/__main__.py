@@ -1,0 +1,76 @@
+"""Command line for the course tooling: ``python -m grokkit.course {student,tag,lint} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grokkit.course.student import (
+    NotebookError,
+    build_student,
+    exercise_problems,
+    load_notebook,
+    notebook_paths,
+    tag_notebooks,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Build the argument parser with one sub-command per tool."""
+    parser = argparse.ArgumentParser(
+        prog="python -m grokkit.course",
+        description="Exercise tooling for the grokkit course.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    student = sub.add_parser(
+        "student",
+        help="write student versions of notebooks (solutions stubbed, hidden tests removed)",
+    )
+    student.add_argument("src", type=Path, help="a folder of notebooks, or one .ipynb file")
+    student.add_argument("out", type=Path, help="folder to write the student notebooks into")
+    tag = sub.add_parser("tag", help="add nbgrader metadata to solution and check cells, in place")
+    tag.add_argument("paths", type=Path, nargs="+", help="notebooks or folders of notebooks")
+    lint = sub.add_parser("lint", help="list departures from the exercise format")
+    lint.add_argument("paths", type=Path, nargs="+", help="notebooks or folders of notebooks")
+    return parser
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Expand folders into their notebooks, keeping the given order."""
+    result: list[Path] = []
+    for path in paths:
+        result.extend(notebook_paths(path))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 lint problems, 2 bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "student":
+            written = build_student(args.src, args.out)
+            for path in written:
+                print(f"wrote {path}")
+            return 0
+        if args.command == "tag":
+            changed = tag_notebooks(_expand(args.paths))
+            print(f"tagged {changed} cell{'s' if changed != 1 else ''}")
+            return 0
+        problems = [
+            problem
+            for path in _expand(args.paths)
+            for problem in exercise_problems(load_notebook(path), path)
+        ]
+        for problem in problems:
+            print(problem)
+        if not problems:
+            print("exercise format: ok")
+        return 1 if problems else 0
+    except NotebookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
