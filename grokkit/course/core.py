@@ -333,9 +333,20 @@ def check_equal(
 # --------------------------------------------------------------------------- functions
 
 
+def _arg_text(value: Any) -> str:
+    """Write one argument of a call: small arrays in full, large ones by shape."""
+    if isinstance(value, np.ndarray) or _is_tensor(value):
+        arr = _to_numpy(value)
+        if arr.size <= 10:
+            body = " ".join(np.array2string(arr, separator=", ").split())
+            return f"tensor({body})" if _is_tensor(value) else f"array({body})"
+        return f"<array of shape {tuple(arr.shape)}>"
+    return _short(value, 40)
+
+
 def _call_text(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
     """Write a call as source text, shortening long arguments."""
-    parts = [_short(a, 40) for a in args] + [f"{k}={_short(v, 40)}" for k, v in kwargs.items()]
+    parts = [_arg_text(a) for a in args] + [f"{k}={_arg_text(v)}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})"
 
 

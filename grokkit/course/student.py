@@ -271,7 +271,7 @@ def _notebook_number(path: Path | str) -> int | None:
 def exercise_problems(nb: dict[str, Any], path: Path | str = "<notebook>") -> list[str]:
     """List every way a source notebook breaks the course's exercise format (empty if none).
 
-    The rules (docs/instructors.md): each solution cell is preceded by a markdown header
+    The rules (docs/instructors.md): each code solution cell comes after a markdown header
     ``### Exercise N.M — title`` (N = the notebook's number) with a Difficulty ·
     Importance · Time line; a check call (``check_...(``) follows within two cells;
     solution cells and check cells carry nbgrader metadata with unique grade ids; hidden
@@ -281,7 +281,6 @@ def exercise_problems(nb: dict[str, Any], path: Path | str = "<notebook>") -> li
     cells = nb.get("cells", [])
     number = _notebook_number(path)
     last_header: tuple[int, int, int] | None = None  # (cell index, N, M)
-    used_header: int | None = None
     seen_ids: dict[str, int] = {}
     previous_m = 0
 
@@ -336,13 +335,11 @@ def exercise_problems(nb: dict[str, Any], path: Path | str = "<notebook>") -> li
                 problems.append(f"{where}: nbgrader grade cell has no points")
 
         if kind == "code" and SOLUTION[0] in text:
-            if last_header is None or used_header == last_header[0]:
+            if last_header is None:
                 problems.append(
                     f"{where}: solution cell has no '### Exercise N.M — title' markdown cell "
                     "before it"
                 )
-            else:
-                used_header = last_header[0]
             follow = cells[i + 1 : i + 1 + CHECK_WITHIN]
             checks = [
                 c for c in follow if c.get("cell_type") == "code" and CHECK_CALL.search(_source(c))
