@@ -1,0 +1,603 @@
+"""Full-batch training, one model or many at once, and the Run record everything else reads.
+
+How it is fast. The article's model multiplies every example through the 67 x 500
+embedding. Here the forward pass first collapses the weights (``W = embed @ [hidden |
+out.T]``, one 67 x 500 x 48 product per step), looks rows of W up for a and b, and does
+the per-example work in the 24-neuron space. Gradients are written out by hand (the
+model is three matrix products and a ReLU), so a step is ~20 tensor operations, and
+AdamW is PyTorch's fused kernel. Many models train as one computation: every tensor has
+a leading model axis and the products are batched (``torch.bmm``).
+
+The objective. Training minimises the article's loss, cross-entropy divided by the number
+of classes (``-mean(one_hot * log_softmax)`` over batch x classes), so that Adam sees the
+gradients the reference saw. The logged ``train_loss``/``test_loss`` are ordinary
+per-example cross-entropy: multiply the article's numbers by p (67) to compare, or use
+:func:`article_loss`. Parity uses one logit (sigmoid cross-entropy), counted as 2 classes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from . import models
+from .configs import Config, ModAddConfig, ParityConfig, config_from_dict, config_to_dict
+from .tasks import make_split
+
+METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l1_norm", "l2_norm")
+
+# Fields that may differ between models trained in one batched computation.
+_PER_MODEL_FIELDS = {
+    "seed", "weight_decay", "lr", "beta1", "beta2", "eps", "regularizer", "dropout",
+    "init_scale", "grokfast_alpha", "grokfast_lambda",
+}
+
+
+@dataclass
+class Run:
+    """One trained model: its config, logged metrics, and weight snapshots.
+
+    ``steps`` are the logged steps and ``metrics[name]`` the values there (metrics at step s
+    are measured before update s; the last one after the final update). ``snapshots`` hold
+    raw parameters at ``snapshot_steps`` (leading axis: snapshot), ``W_in``/``W_out`` the
+    collapsed weights there.
+    """
+
+    config: Config
+    steps: np.ndarray
+    metrics: dict[str, np.ndarray]
+    snapshot_steps: np.ndarray
+    snapshots: dict[str, np.ndarray]
+    W_in: np.ndarray
+    W_out: np.ndarray
+    diverged: bool = False
+    diverged_step: int | None = None
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        c = self.config
+        last = {k: float(v[-1]) for k, v in self.metrics.items() if k in ("train_acc", "test_acc")}
+        state = "diverged" if self.diverged else "ok"
+        return (f"Run({c.task}, seed={c.seed}, steps={c.steps}, {state}, "
+                f"final train_acc={last.get('train_acc', float('nan')):.3f}, "
+                f"test_acc={last.get('test_acc', float('nan')):.3f})")
+
+    def snapshot_index(self, step: int) -> int:
+        """Index of the last snapshot at or before ``step`` (0 if step precedes them all)."""
+        i = int(np.searchsorted(self.snapshot_steps, step, side="right")) - 1
+        return max(i, 0)
+
+    def log_index(self, step: int) -> int:
+        """Index of the last logged step at or before ``step``."""
+        return max(int(np.searchsorted(self.steps, step, side="right")) - 1, 0)
+
+    def weights_at(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Collapsed (W_in, W_out) at the last snapshot at or before ``step``."""
+        i = self.snapshot_index(step)
+        return self.W_in[i], self.W_out[i]
+
+    def params_at(self, step: int) -> dict[str, np.ndarray]:
+        """Raw parameters at the last snapshot at or before ``step``."""
+        i = self.snapshot_index(step)
+        return {k: v[i] for k, v in self.snapshots.items()}
+
+    @property
+    def final(self) -> dict[str, float]:
+        """The last logged value of every metric."""
+        return {k: float(v[-1]) for k, v in self.metrics.items()}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``path.npz`` (arrays, no pickle) and ``path.json`` (config, status); returns the npz path."""
+        base = Path(path)
+        if base.suffix in (".npz", ".json"):
+            base = base.with_suffix("")
+        arrays = {"steps": self.steps, "snapshot_steps": self.snapshot_steps,
+                  "W_in": self.W_in, "W_out": self.W_out}
+        arrays.update({f"metric_{k}": v for k, v in self.metrics.items()})
+        arrays.update({f"snapshot_{k}": v for k, v in self.snapshots.items()})
+        meta = {"format": "grokkit.Run/1", "config": config_to_dict(self.config),
+                "diverged": self.diverged, "diverged_step": self.diverged_step,
+                "seconds": self.seconds, "extra": self.extra}
+        _atomic_write(base.with_suffix(".npz"), lambda f: np.savez_compressed(f, **arrays))
+        _atomic_write(base.with_suffix(".json"), lambda f: f.write(json.dumps(meta, indent=1).encode()))
+        return base.with_suffix(".npz")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Run":
+        """Read a run written by :meth:`save` (npz opened with allow_pickle=False)."""
+        base = Path(path)
+        if base.suffix in (".npz", ".json"):
+            base = base.with_suffix("")
+        meta = json.loads(base.with_suffix(".json").read_text())
+        if meta.get("format") != "grokkit.Run/1":
+            raise ValueError(f"{base.with_suffix('.json')}: not a grokkit run (format {meta.get('format')!r})")
+        with np.load(base.with_suffix(".npz"), allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+        return cls(
+            config=config_from_dict(meta["config"]),
+            steps=data["steps"], snapshot_steps=data["snapshot_steps"],
+            metrics={k[7:]: v for k, v in data.items() if k.startswith("metric_")},
+            snapshots={k[9:]: v for k, v in data.items() if k.startswith("snapshot_")},
+            W_in=data["W_in"], W_out=data["W_out"], diverged=meta["diverged"],
+            diverged_step=meta["diverged_step"], seconds=meta.get("seconds", 0.0),
+            extra=meta.get("extra", {}),
+        )
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write a file through a temporary file in the same folder, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def article_loss(loss: np.ndarray | float, config: Config) -> np.ndarray | float:
+    """Convert ordinary cross-entropy to the article's scale (divided by the number of classes)."""
+    return loss / config.n_classes
+
+
+def schedule(steps: int, every: int) -> np.ndarray:
+    """Steps 0, every, 2*every, ... and always the final step (every = 0: first and last only)."""
+    s = np.arange(0, steps + 1, every) if every > 0 else np.array([0])
+    if s[-1] != steps:
+        s = np.append(s, steps)
+    return s.astype(np.int64)
+
+
+def _group_key(cfg: Config) -> tuple:
+    """Configs with equal keys have equal shapes and schedules, so they can share one batch."""
+    d = config_to_dict(cfg)
+    return tuple(sorted((k, str(v)) for k, v in d.items() if k not in _PER_MODEL_FIELDS))
+
+
+def train(config: Config, progress: bool | None = None, device: str = "cpu",
+          keep_raw: bool = True) -> Run:
+    """Train one model full-batch and return its Run.
+
+    progress: True/False shows/hides a progress bar; None shows one if the run is expected
+    to take more than a few seconds. keep_raw=False stores only collapsed snapshots.
+    """
+    return train_many([config], progress=progress, device=device, keep_raw=keep_raw)[0]
+
+
+def train_many(configs: Sequence[Config], progress: bool | None = None, device: str = "cpu",
+               keep_raw: bool = True) -> list[Run]:
+    """Train many models; configs with equal shapes train together as one batched computation.
+
+    Results come back in the order of ``configs`` and match training each one alone.
+    A model whose loss becomes NaN/inf stops, is marked ``diverged``, and the others go on.
+    """
+    configs = list(configs)
+    for i, c in enumerate(configs):
+        if not isinstance(c, (ModAddConfig, ParityConfig)):
+            raise ValueError(f"configs[{i}] is a {type(c).__name__}: expected ModAddConfig or ParityConfig")
+        if c.task == "parity" and c.loss != "cross_entropy":
+            raise ValueError(f"configs[{i}].loss = {c.loss!r} is not allowed for parity: use 'cross_entropy'")
+    if not configs:
+        return []
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault(_group_key(c), []).append(i)
+    bar = _Progress(sum(c.steps for c in configs), progress)
+    runs: list[Run | None] = [None] * len(configs)
+    try:
+        for idx in groups.values():
+            for i, run in zip(idx, _train_group([configs[i] for i in idx], device, keep_raw, bar)):
+                runs[i] = run
+    finally:
+        bar.close()
+    return runs  # type: ignore[return-value]
+
+
+class _Progress:
+    """A tqdm bar (notebook-aware) opened only when asked, or when training looks slow."""
+
+    def __init__(self, total: int, mode: bool | None):
+        self.total, self.mode, self.done, self.bar = total, mode, 0, None
+        self.start = time.perf_counter()
+        if mode:
+            self._open()
+
+    def _open(self) -> None:
+        from tqdm.auto import tqdm
+        self.bar = tqdm(total=self.total, unit="step", desc="training", leave=True)
+        self.bar.update(self.done)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is None and self.mode is None and self.done >= 0.01 * self.total:
+            elapsed = time.perf_counter() - self.start
+            if elapsed / self.done * self.total > 5.0:
+                self._open()
+                return
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _Batch:
+    """The tensors of M same-shaped models: parameters, optimizer state, data."""
+
+    def __init__(self, cfgs: list[Config], device: str):
+        self.cfgs, self.M = cfgs, len(cfgs)
+        c0 = cfgs[0]
+        self.task = c0.task
+        self.dtype = torch.float64 if c0.dtype == "float64" else torch.float32
+        self.device = torch.device(device)
+        dev, dt, M = self.device, self.dtype, self.M
+
+        def per_model(name: str, fn=float) -> torch.Tensor:
+            return torch.tensor([fn(getattr(c, name)) for c in cfgs], dtype=dt, device=dev)
+
+        self.weight_decay = per_model("weight_decay")
+        self.l1 = torch.tensor([c.regularizer == "l1" for c in cfgs], device=dev)
+        self.dropout = [c.dropout for c in cfgs]
+        self.gf_alpha = per_model("grokfast_alpha")
+        self.gf_lambda = per_model("grokfast_lambda")
+        self.use_grokfast = any(c.grokfast_lambda > 0 for c in cfgs)
+        self.use_l1 = bool(self.l1.any()) and any(c.weight_decay > 0 for c in cfgs if c.regularizer == "l1")
+        self.use_dropout = any(p > 0 for p in self.dropout)
+        self.drop_gens = [torch.Generator(device=dev).manual_seed(10_000 + c.seed) for c in cfgs]
+
+        # Data: same shapes for all models, different contents per seed.
+        splits = [make_split(c) for c in cfgs]
+        if self.task == "modadd":
+            self.p, self.H = c0.p, c0.hidden_size
+            offs = torch.arange(M, device=dev)[:, None] * self.p
+
+            def idx(arrs):
+                t = torch.as_tensor(np.stack(arrs), device=dev)
+                return t, (t + offs).reshape(-1)
+            _, self.tr_a = idx([s.train_x[:, 0] for s in splits])
+            _, self.tr_b = idx([s.train_x[:, 1] for s in splits])
+            _, self.te_a = idx([s.test_x[:, 0] for s in splits])
+            _, self.te_b = idx([s.test_x[:, 1] for s in splits])
+            self.tr_y = torch.as_tensor(np.stack([s.train_y for s in splits]), device=dev)
+            self.te_y = torch.as_tensor(np.stack([s.test_y for s in splits]), device=dev)
+            self.N = self.tr_y.shape[1]
+            self.Y = torch.nn.functional.one_hot(self.tr_y, self.p).to(dt)
+            self.loss_scale = 1.0 / (self.N * self.p)
+            self.embedding = c0.embedding
+            if self.embedding == "circular":
+                e = torch.as_tensor(models.fixed_embedding(c0), dtype=dt, device=dev)
+                self.fixed_E = e.expand(M, *e.shape)
+        else:
+            self.tr_x = torch.as_tensor(np.stack([s.train_x for s in splits]), dtype=dt, device=dev)
+            self.te_x = torch.as_tensor(np.stack([s.test_x for s in splits]), dtype=dt, device=dev)
+            self.tr_y = torch.as_tensor(np.stack([s.train_y for s in splits]), dtype=dt, device=dev)[..., None]
+            self.te_y = torch.as_tensor(np.stack([s.test_y for s in splits]), dtype=dt, device=dev)[..., None]
+            self.N = self.tr_y.shape[1]
+            self.loss_scale = 1.0 / (self.N * 2)
+
+        # Parameters, stacked over models. Modular addition keeps hidden and out.T side by
+        # side in one (d x 2H) matrix P, so one product gives both collapsed matrices.
+        inits = [models.init_params(c) for c in cfgs]
+        stack = {k: torch.stack([ini[k] for ini in inits]).to(dev, dt) for k in inits[0]}
+        if self.task == "modadd":
+            self.params = {}
+            if "embed" in stack:
+                self.params["embed"] = stack["embed"].contiguous()
+            if "unembed" in stack:
+                self.params["unembed"] = stack["unembed"].contiguous()
+            self.params["P"] = torch.cat([stack["hidden"], stack["out"].transpose(1, 2)], dim=2).contiguous()
+        else:
+            self.params = {"hidden": stack["hidden"].contiguous(), "out": stack["out"].contiguous()}
+        self.names = list(self.params)
+        self.exp_avg = {k: torch.zeros_like(v) for k, v in self.params.items()}
+        self.exp_avg_sq = {k: torch.zeros_like(v) for k, v in self.params.items()}
+        self.gf_ema = {k: torch.zeros_like(v) for k, v in self.params.items()} if self.use_grokfast else None
+        # One step counter per (model, tensor): the fused kernel reads each, and
+        # _foreach_add_ must not increment a shared counter twice.
+        self.state_steps = [[torch.zeros((), dtype=torch.float32, device=dev) for _ in self.names] for _ in range(M)]
+        self.active = [True] * M
+        self._make_opt_groups()
+
+    def _make_opt_groups(self) -> None:
+        """Models with identical optimizer settings share one fused AdamW call."""
+        groups: dict[tuple, list[int]] = {}
+        for m, c in enumerate(self.cfgs):
+            if self.active[m]:
+                wd = c.weight_decay if c.regularizer == "l2" else 0.0
+                groups.setdefault((c.lr, c.beta1, c.beta2, c.eps, wd), []).append(m)
+        self.opt_groups = []
+        for (lr, b1, b2, eps, wd), ms in groups.items():
+            lists = [[self.params[k][m] for m in ms for k in self.names]]
+            for st in (self.exp_avg, self.exp_avg_sq):
+                lists.append([st[k][m] for m in ms for k in self.names])
+            steps = [self.state_steps[m][j] for m in ms for j in range(len(self.names))]
+            self.opt_groups.append((ms, lists, steps, dict(lr=lr, beta1=b1, beta2=b2, eps=eps, weight_decay=wd)))
+
+    def raw_params(self) -> dict[str, torch.Tensor]:
+        """Parameters under the names of :func:`models.init_params` (M leading)."""
+        out = {k: v for k, v in self.params.items() if k != "P"}
+        if "P" in self.params:
+            P = self.params["P"]
+            out["hidden"] = P[..., : self.H]
+            out["out"] = P[..., self.H:].transpose(1, 2)
+        return out
+
+    def collapsed(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(W_in, W_out) for all models: (M, p, H) and (M, H, p); parity (M, n_in, H), (M, H, 1)."""
+        if self.task != "modadd":
+            return self.params["hidden"], self.params["out"]
+        W_in, W_outT = self._collapse()
+        return W_in, W_outT.transpose(1, 2)
+
+    def _collapse(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(W_in, W_out.T), each (M, p, H)."""
+        P, H = self.params["P"], self.H
+        if self.embedding == "untied":
+            return torch.bmm(self.params["embed"], P[..., :H]), torch.bmm(self.params["unembed"], P[..., H:])
+        E = self.fixed_E if self.embedding == "circular" else self.params["embed"]
+        W = torch.bmm(E, P)
+        return W[..., :H], W[..., H:]
+
+    def _act(self, pre: torch.Tensor) -> torch.Tensor:
+        return torch.relu(pre) if self.cfgs[0].activation == "relu" else pre * pre
+
+    def _act_backward(self, d: torch.Tensor, pre: torch.Tensor) -> torch.Tensor:
+        if self.cfgs[0].activation == "relu":
+            return torch.ops.aten.threshold_backward(d, pre, 0)
+        return d.mul_(pre).mul_(2.0)
+
+    def _dropout_masks(self, shape: tuple[int, ...]) -> torch.Tensor | None:
+        if not self.use_dropout:
+            return None
+        masks = []
+        for m, rate in enumerate(self.dropout):
+            if rate > 0:
+                keep = torch.empty(shape, dtype=self.dtype, device=self.device).bernoulli_(1 - rate, generator=self.drop_gens[m])
+                masks.append(keep / (1 - rate))
+            else:
+                masks.append(torch.ones(shape, dtype=self.dtype, device=self.device))
+        return torch.stack(masks)
+
+    def _loss_grad(self, logits: torch.Tensor) -> torch.Tensor:
+        """d(article loss)/d(logits) for modular addition, softmax or StableMax."""
+        if self.cfgs[0].loss == "stablemax":
+            s = torch.where(logits >= 0, logits + 1, 1 / (1 - logits.clamp(max=0)))
+            ds = torch.where(logits >= 0, torch.ones_like(s), s * s)
+            g = ds / s.sum(-1, keepdim=True) - self.Y * (ds / s)
+            return g.mul_(self.loss_scale)
+        return torch.softmax(logits, -1).sub_(self.Y).mul_(self.loss_scale)
+
+    def _metrics_modadd(self, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-model mean cross-entropy (ordinary scale) and accuracy."""
+        if self.cfgs[0].loss == "stablemax":
+            s = torch.where(logits >= 0, logits + 1, 1 / (1 - logits.clamp(max=0)))
+            logp = torch.log(s / s.sum(-1, keepdim=True))
+        else:
+            logp = torch.log_softmax(logits, -1)
+        loss = -logp.gather(-1, y[..., None]).squeeze(-1).mean(-1)
+        acc = (logits.argmax(-1) == y).to(self.dtype).mean(-1)
+        return loss, acc
+
+    def step_modadd(self, want_metrics: bool) -> tuple[dict[str, torch.Tensor], dict]:
+        """One forward/backward pass on the training set; returns grads and (optionally) metrics."""
+        M, p, H = self.M, self.p, self.H
+        W_in, W_outT = self._collapse()                      # (M, p, H) each
+        W_in_flat = W_in.reshape(M * p, H)
+        pre = W_in_flat.index_select(0, self.tr_a) + W_in_flat.index_select(0, self.tr_b)
+        pre = pre.view(M, self.N, H)
+        h = self._act(pre)
+        mask = self._dropout_masks((self.N, H))
+        if mask is not None:
+            h = h * mask
+        logits = torch.bmm(h, W_outT.transpose(1, 2))        # (M, N, p)
+        out: dict = {}
+        if want_metrics:
+            out["train_loss"], out["train_acc"] = self._metrics_modadd(logits, self.tr_y)
+            te = W_in_flat.index_select(0, self.te_a) + W_in_flat.index_select(0, self.te_b)
+            te_logits = torch.bmm(self._act(te.view(M, -1, H)), W_outT.transpose(1, 2))
+            out["test_loss"], out["test_acc"] = self._metrics_modadd(te_logits, self.te_y)
+        d_logits = self._loss_grad(logits)                   # (M, N, p)
+        g_WoutT = torch.bmm(d_logits.transpose(1, 2), h)     # (M, p, H)
+        d_h = torch.bmm(d_logits, W_outT)                    # (M, N, H)
+        if mask is not None:
+            d_h = d_h * mask
+        d_pre = self._act_backward(d_h, pre).reshape(M * self.N, H)
+        g_Win = torch.zeros(M * p, H, dtype=self.dtype, device=self.device)
+        g_Win.index_add_(0, self.tr_a, d_pre).index_add_(0, self.tr_b, d_pre)
+        g_Win = g_Win.view(M, p, H)
+        P = self.params["P"]
+        grads = {}
+        if self.embedding == "untied":
+            E, U = self.params["embed"], self.params["unembed"]
+            grads["embed"] = torch.bmm(g_Win, P[..., :H].transpose(1, 2))
+            grads["unembed"] = torch.bmm(g_WoutT, P[..., H:].transpose(1, 2))
+            grads["P"] = torch.cat([torch.bmm(E.transpose(1, 2), g_Win), torch.bmm(U.transpose(1, 2), g_WoutT)], 2)
+        else:
+            G = torch.cat([g_Win, g_WoutT], dim=2)           # (M, p, 2H)
+            E = self.fixed_E if self.embedding == "circular" else self.params["embed"]
+            if self.embedding == "tied":
+                grads["embed"] = torch.bmm(G, P.transpose(1, 2))
+            grads["P"] = torch.bmm(E.transpose(1, 2), G)
+        return grads, out
+
+    def step_parity(self, want_metrics: bool) -> tuple[dict[str, torch.Tensor], dict]:
+        """One forward/backward pass of the parity MLP (single logit, sigmoid cross-entropy)."""
+        W, o = self.params["hidden"], self.params["out"]
+        pre = torch.bmm(self.tr_x, W)                        # (M, N, H)
+        h = self._act(pre)
+        mask = self._dropout_masks(tuple(pre.shape[1:]))
+        if mask is not None:
+            h = h * mask
+        z = torch.bmm(h, o)                                  # (M, N, 1)
+        out: dict = {}
+        if want_metrics:
+            out["train_loss"], out["train_acc"] = self._metrics_parity(z, self.tr_y)
+            tz = torch.bmm(self._act(torch.bmm(self.te_x, W)), o)
+            out["test_loss"], out["test_acc"] = self._metrics_parity(tz, self.te_y)
+        dz = torch.sigmoid(z).sub_(self.tr_y).mul_(self.loss_scale)
+        g_out = torch.bmm(h.transpose(1, 2), dz)
+        d_h = dz * o.transpose(1, 2)
+        if mask is not None:
+            d_h = d_h * mask
+        d_pre = self._act_backward(d_h, pre)
+        g_hidden = torch.bmm(self.tr_x.transpose(1, 2), d_pre)
+        return {"hidden": g_hidden, "out": g_out}, out
+
+    def _metrics_parity(self, z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none").mean((1, 2))
+        acc = ((z > 0).to(self.dtype) == y).to(self.dtype).mean((1, 2))
+        return loss, acc
+
+    def norms(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-model L1 and L2 norms over all trainable parameters."""
+        l1 = sum(v.abs().flatten(1).sum(1) for v in self.params.values())
+        l2 = torch.sqrt(sum(v.square().flatten(1).sum(1) for v in self.params.values()))
+        return l1, l2
+
+    def update(self, grads: dict[str, torch.Tensor]) -> None:
+        """Regularizer terms that act through the gradient (L1, Grokfast), then fused AdamW."""
+        if self.use_l1:
+            wd = torch.where(self.l1, self.weight_decay, torch.zeros_like(self.weight_decay))
+            for k, g in grads.items():
+                g.add_(torch.sign(self.params[k]) * wd.view(-1, *[1] * (g.dim() - 1)))
+        if self.use_grokfast:
+            for k, g in grads.items():
+                shape = (-1, *[1] * (g.dim() - 1))
+                ema = self.gf_ema[k]
+                ema.mul_(self.gf_alpha.view(shape)).add_(g * (1 - self.gf_alpha.view(shape)))
+                g.add_(ema * self.gf_lambda.view(shape))
+        for ms, (ps, m1, m2), steps, hp in self.opt_groups:
+            gs = [grads[k][m] for m in ms for k in self.names]
+            torch._foreach_add_(steps, 1.0)
+            torch._fused_adamw_(ps, gs, m1, m2, [], steps, amsgrad=False, maximize=False, **hp)
+
+    def kill(self, m: int) -> None:
+        """Stop a diverged model: zero its parameters and drop it from the optimizer."""
+        self.active[m] = False
+        for d in (self.params, self.exp_avg, self.exp_avg_sq):
+            for v in d.values():
+                v[m].zero_()
+        self._make_opt_groups()
+
+
+def _train_group(cfgs: list[Config], device: str, keep_raw: bool, bar: _Progress) -> list[Run]:
+    """Train same-shaped models together and split the result into Runs."""
+    start = time.perf_counter()
+    b = _Batch(cfgs, device)
+    c0 = cfgs[0]
+    log_steps, save_steps = schedule(c0.steps, c0.log_every), schedule(c0.steps, c0.save_every)
+    is_log = np.zeros(c0.steps + 1, bool)
+    is_log[log_steps] = True
+    is_save = np.zeros(c0.steps + 1, bool)
+    is_save[save_steps] = True
+    metrics = {k: torch.full((len(log_steps), b.M), float("nan"), dtype=b.dtype, device=b.device) for k in METRICS}
+    snaps_raw: list[dict[str, torch.Tensor]] = []
+    snaps_in, snaps_out = [], []
+    diverged_at: list[int | None] = [None] * b.M
+    step_fn = b.step_modadd if b.task == "modadd" else b.step_parity
+    flush = torch.is_denormal_enabled() if hasattr(torch, "is_denormal_enabled") else None
+    torch.set_flush_denormal(True)  # tiny Adam moments late in training are otherwise very slow
+    li, last_reported = 0, 0
+    try:
+        with torch.no_grad():
+            for step in range(c0.steps + 1):
+                if is_save[step]:
+                    W_in, W_out = b.collapsed()
+                    snaps_in.append(W_in.clone())
+                    snaps_out.append(W_out.clone())
+                    if keep_raw:
+                        snaps_raw.append({k: v.clone() for k, v in b.raw_params().items()})
+                grads, met = step_fn(is_log[step])
+                if is_log[step]:
+                    l1, l2 = b.norms()
+                    met["l1_norm"], met["l2_norm"] = l1, l2
+                    for k in METRICS:
+                        metrics[k][li] = met[k]
+                    bad = ~torch.isfinite(met["train_loss"]) | ~torch.isfinite(l2)
+                    for m in torch.nonzero(bad).flatten().tolist():
+                        if b.active[m]:
+                            diverged_at[m] = int(step)
+                            b.kill(m)
+                    li += 1
+                    bar.update((step - last_reported) * b.M)
+                    last_reported = step
+                if step < c0.steps:
+                    b.update(grads)
+    finally:
+        torch.set_flush_denormal(bool(flush) if flush is not None else False)
+    seconds = (time.perf_counter() - start) / b.M
+    metrics_np = {k: v.cpu().numpy().astype(np.float64) for k, v in metrics.items()}
+    W_in_all = torch.stack(snaps_in).cpu().numpy()
+    W_out_all = torch.stack(snaps_out).cpu().numpy()
+    raw_all = {k: torch.stack([s[k] for s in snaps_raw]).cpu().numpy() for k in snaps_raw[0]} if keep_raw else {}
+    runs = []
+    for m, cfg in enumerate(cfgs):
+        met = {k: v[:, m].copy() for k, v in metrics_np.items()}
+        if diverged_at[m] is not None:
+            after = log_steps > diverged_at[m]
+            for v in met.values():
+                v[after] = np.nan
+        runs.append(Run(
+            config=cfg, steps=log_steps.copy(), metrics=met, snapshot_steps=save_steps.copy(),
+            snapshots={k: v[:, m].copy() for k, v in raw_all.items()},
+            W_in=W_in_all[:, m].copy(), W_out=W_out_all[:, m].copy(),
+            diverged=diverged_at[m] is not None, diverged_step=diverged_at[m], seconds=seconds,
+        ))
+    return runs
+
+
+
+
+def train_reference(config: Config, steps: int | None = None) -> tuple[dict[str, np.ndarray], list[float]]:
+    """The straightforward implementation: the literal forward pass, autograd and torch.optim.
+
+    Slow (it multiplies every example through the embedding); tests use it to check the fast
+    trainer and the benchmark to measure the speed-up. Supports L2 and L1, no dropout or
+    Grokfast. Returns the final raw parameters and the article-scale training loss per step.
+    """
+    if config.dropout or config.grokfast_lambda or config.loss != "cross_entropy":
+        raise ValueError("train_reference supports neither dropout, Grokfast nor StableMax")
+    steps = config.steps if steps is None else steps
+    dt = torch.float64 if config.dtype == "float64" else torch.float32
+    params = {k: torch.nn.Parameter(v.to(dt)) for k, v in models.init_params(config).items()}
+    split = make_split(config)
+    x = torch.as_tensor(split.train_x)
+    x = x.to(dt) if config.task == "parity" else x
+    y = torch.as_tensor(split.train_y)
+    kw = dict(lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps)
+    if config.regularizer == "l2":
+        opt = torch.optim.AdamW(params.values(), weight_decay=config.weight_decay, **kw)
+    else:
+        opt = torch.optim.Adam(params.values(), **kw)
+    losses = []
+    for _ in range(steps):
+        logits = models.forward(params, config, x)
+        if config.task == "parity":
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], y.to(dt)) / 2
+        else:
+            loss = torch.nn.functional.cross_entropy(logits, y) / config.p
+        opt.zero_grad()
+        loss.backward()
+        if config.regularizer == "l1":
+            for v in params.values():
+                v.grad.add_(torch.sign(v.detach()) * config.weight_decay)
+        opt.step()
+        losses.append(float(loss.detach()))
+    return {k: v.detach().numpy() for k, v in params.items()}, losses
+
+
+__all__ = ["Run", "train", "train_many", "train_reference", "article_loss", "schedule", "METRICS"]

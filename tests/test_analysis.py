@@ -1,0 +1,72 @@
+"""Run classes, threshold crossings and progress measures on curves whose answer is known."""
+
+import numpy as np
+import pytest
+
+from grokkit import analysis, fourier
+
+STEPS = np.arange(0, 20_001, 100)
+
+
+def _curve(start, end, at, width=300.0):
+    """Log-linear drop from start to end around step `at`."""
+    s = 1 / (1 + np.exp(-(STEPS - at) / width))
+    return np.exp(np.log(start) * (1 - s) + np.log(end) * s)
+
+
+@pytest.mark.parametrize("train,test,expected", [
+    (_curve(0.3, 1e-3, 500), _curve(0.3, 0.5, 500), "fail"),
+    (_curve(0.3, 1e-7, 500), _curve(0.3, 1e-2, 500), "memorize"),
+    (_curve(0.3, 1e-7, 500), _curve(0.3, 1e-7, 600), "generalize"),
+    (_curve(0.3, 1e-7, 500), _curve(0.3, 1e-7, 9000), "grok"),
+])
+def test_explorable_classes(train, test, expected):
+    assert analysis.classify_losses(train, test) == expected
+
+
+def test_thresholds_move_the_class_boundaries():
+    train, test = _curve(0.3, 1e-7, 500), _curve(0.3, 1e-7, 9000)
+    assert analysis.classify_losses(train, test, max_ratio=1e12) == "generalize"
+    assert analysis.classify_losses(train, test, min_loss=1e-8) == "fail"
+
+
+def test_first_crossing():
+    acc = np.array([0.0, 0.2, 0.6, 0.99, 1.0])
+    steps = np.array([0, 10, 20, 30, 40])
+    assert analysis.first_crossing(steps, acc, 0.5) == 20
+    assert analysis.first_crossing(steps, acc, 1.0) == 40
+    assert analysis.first_crossing(steps, acc, 1.1) is None
+    assert analysis.first_crossing(steps, 1 - acc, 0.02, above=False) == 30
+
+
+def test_liu_phases():
+    up = lambda at: (STEPS >= at).astype(float)  # noqa: E731
+    assert analysis.classify_liu(STEPS, up(500), up(800)) == "comprehension"
+    assert analysis.classify_liu(STEPS, up(500), up(9000)) == "grokking"
+    assert analysis.classify_liu(STEPS, up(500), 0 * STEPS) == "memorization"
+    assert analysis.classify_liu(STEPS, 0 * STEPS, 0 * STEPS) == "confusion"
+
+
+def _fourier_solution(p=23, freqs=(3, 7), per_freq=6):
+    """A hand-built MLP that computes a+b with the key frequencies (x**2 activation)."""
+    cols_in, cols_out = [], []
+    i = np.arange(p)
+    for k in freqs:
+        for j in range(per_freq):
+            th = 2 * np.pi * j / per_freq
+            cols_in.append(np.cos(2 * np.pi * k * i / p + th))
+            cols_out.append(np.cos(2 * np.pi * k * i / p + 2 * th))
+    return 3 * np.array(cols_in).T, 3 * np.array(cols_out)
+
+
+def test_restricted_loss_is_low_and_excluded_loss_high_for_a_fourier_solution():
+    W_in, W_out = _fourier_solution()
+    assert fourier.key_frequencies(W_in) == [3, 7]
+    p = 23
+    pairs = np.array([(a, b) for a in range(p) for b in range(p)])
+    full = analysis._ce(analysis.all_pairs_logits(W_in, W_out, "square").reshape(p * p, p), pairs.sum(1) % p)
+    restricted = analysis.restricted_loss(W_in, W_out, [3, 7], "square")
+    excluded = analysis.excluded_loss(W_in, W_out, [3, 7], pairs, "square")
+    assert restricted <= full + 1e-6
+    assert excluded > np.log(p) - 0.5  # nothing left to score with: about chance
+    assert analysis.restricted_loss(W_in, W_out, [5], "square") > np.log(p) - 0.5

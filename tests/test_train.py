@@ -1,0 +1,128 @@
+"""Training: the fast trainer equals the straightforward one, batching changes nothing, runs save as plain data."""
+
+import json
+import zipfile
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import grokkit
+from grokkit.train import Run, schedule, train_reference
+
+SMALL = replace(grokkit.PAIR_MODADD, p=23, embed_size=32, hidden_size=8, steps=60, log_every=10,
+                save_every=20, dtype="float64")
+SMALL_PARITY = replace(grokkit.PAIR_PARITY, n_bits=10, n_train=200, n_test=100, hidden_size=16,
+                       steps=60, log_every=10, save_every=20, dtype="float64")
+
+
+def _raw_final(run):
+    return {k: v[-1] for k, v in run.snapshots.items()}
+
+
+@pytest.mark.parametrize("cfg", [
+    SMALL,
+    replace(SMALL, embedding="untied"),
+    replace(SMALL, embedding="circular", circular_freqs=(1, 3), embed_size=4),
+    replace(SMALL, activation="square", regularizer="l1", weight_decay=1e-4),
+    SMALL_PARITY,
+    replace(SMALL_PARITY, regularizer="l2", weight_decay=0.5),
+], ids=["tied", "untied", "circular", "square-l1", "parity-l1", "parity-l2"])
+def test_fast_trainer_matches_autograd_and_torch_adamw(cfg):
+    run = grokkit.train(cfg, progress=False)
+    ref_params, ref_losses = train_reference(cfg)
+    for name, value in ref_params.items():
+        assert np.allclose(_raw_final(run)[name], value, rtol=1e-7, atol=1e-9), name
+    # logged train loss at step s is measured before update s (ordinary CE = article loss x classes)
+    s = 50
+    assert np.isclose(run.metrics["train_loss"][run.log_index(s)], ref_losses[s] * cfg.n_classes, rtol=1e-7)
+
+
+def test_train_many_matches_one_at_a_time():
+    base = replace(SMALL, dtype="float32", steps=200, log_every=20, save_every=100)
+    cfgs = [replace(base, seed=1), replace(base, seed=2, weight_decay=0.1),
+            replace(base, seed=3, lr=3e-3, beta1=0.8), replace(base, seed=4, regularizer="l1", weight_decay=1e-5),
+            replace(base, p=19, seed=5)]
+    together = grokkit.train_many(cfgs, progress=False)
+    for cfg, run in zip(cfgs, together):
+        alone = grokkit.train(cfg, progress=False)
+        assert run.config == cfg
+        for k in run.metrics:
+            assert np.allclose(run.metrics[k], alone.metrics[k], rtol=1e-4, atol=1e-6), k
+        assert np.allclose(run.W_in, alone.W_in, rtol=1e-4, atol=1e-6)
+
+
+def test_same_config_same_result():
+    a = grokkit.train(replace(SMALL, dtype="float32", dropout=0.1), progress=False)
+    b = grokkit.train(replace(SMALL, dtype="float32", dropout=0.1), progress=False)
+    for k in a.metrics:
+        assert np.array_equal(a.metrics[k], b.metrics[k]), k
+    assert np.array_equal(a.W_in, b.W_in)
+
+
+def test_dropout_changes_training():
+    a = grokkit.train(replace(SMALL, dtype="float32"), progress=False)
+    b = grokkit.train(replace(SMALL, dtype="float32", dropout=0.3), progress=False)
+    assert not np.allclose(a.W_in[-1], b.W_in[-1])
+
+
+def test_diverging_run_stops_without_stopping_the_others():
+    good = replace(SMALL, dtype="float32", steps=100)
+    bad = replace(good, lr=1e35, seed=2)
+    runs = grokkit.train_many([good, bad], progress=False)
+    assert not runs[0].diverged and np.isfinite(runs[0].metrics["train_loss"]).all()
+    assert runs[1].diverged and runs[1].diverged_step is not None
+    assert np.isnan(runs[1].metrics["train_loss"][-1])
+    alone = grokkit.train(good, progress=False)
+    assert np.allclose(runs[0].metrics["train_loss"], alone.metrics["train_loss"], rtol=1e-4)
+
+
+def test_logs_and_snapshots_follow_the_schedule():
+    run = grokkit.train(SMALL, progress=False)
+    assert list(run.steps) == [0, 10, 20, 30, 40, 50, 60]
+    assert list(run.snapshot_steps) == [0, 20, 40, 60]
+    assert run.W_in.shape == (4, 23, 8) and run.W_out.shape == (4, 8, 23)
+    assert run.snapshots["embed"].shape == (4, 23, 32)
+    assert list(schedule(25, 10)) == [0, 10, 20, 25] and list(schedule(25, 0)) == [0, 25]
+
+
+def test_save_and_load_round_trip_as_plain_data(tmp_path):
+    run = grokkit.train(SMALL_PARITY, progress=False)
+    path = run.save(tmp_path / "parity_run")
+    with zipfile.ZipFile(path) as z:
+        assert all(name.endswith(".npy") for name in z.namelist())
+    np.load(path, allow_pickle=False)  # must not need pickle
+    meta = json.loads((tmp_path / "parity_run.json").read_text())
+    assert meta["config"]["task"] == "parity"
+    back = Run.load(tmp_path / "parity_run")
+    assert back.config == run.config
+    assert np.array_equal(back.W_in, run.W_in)
+    for k in run.metrics:
+        assert np.array_equal(back.metrics[k], run.metrics[k])
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_progress_false_prints_nothing(capsys):
+    grokkit.train(SMALL, progress=False)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_progress_true_shows_a_bar(capsys):
+    grokkit.train(SMALL, progress=True)
+    assert "step" in capsys.readouterr().err
+
+
+def test_grokfast_and_stablemax_options_run_and_change_training():
+    base = replace(SMALL, dtype="float32")
+    plain = grokkit.train(base, progress=False)
+    gf = grokkit.train(replace(base, grokfast_alpha=0.98, grokfast_lambda=2.0), progress=False)
+    sm = grokkit.train(replace(base, loss="stablemax"), progress=False)
+    assert not np.allclose(plain.W_in[-1], gf.W_in[-1])
+    assert not np.allclose(plain.W_in[-1], sm.W_in[-1])
+    assert np.isfinite(sm.metrics["train_loss"]).all()
+
+
+def test_train_many_rejects_a_non_config():
+    with pytest.raises(ValueError, match="configs\\[1\\]"):
+        grokkit.train_many([SMALL, {"p": 67}], progress=False)
