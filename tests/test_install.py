@@ -63,6 +63,10 @@ def test_ci_runs_exactly_the_readme_test_command_in_a_fresh_venv():
     assert "set -euo pipefail" in ci
     assert ci.index("rm -rf .venv") < ci.index(TEST_COMMAND)
     assert "chromium" in ci
+    # pytest's exit status must reach CI: the test command is the script's last line and
+    # nothing after it swallows a failure.
+    assert ci.rstrip().splitlines()[-1] == TEST_COMMAND
+    assert "|| true" not in ci and "set +e" not in ci
 
 
 def test_ci_script_is_executable_bash():
