@@ -144,3 +144,13 @@ def test_readme_has_a_binder_badge_opening_lab_on_the_first_notebook():
         "https://mybinder.org/v2/gh/grokkit/grokkit/HEAD?urlpath=lab/tree/notebooks/00_start_here.ipynb"
         in README
     )
+
+
+def test_start_here_links_the_same_notebooks_as_the_readme():
+    import json
+
+    nb = json.loads((REPO / "notebooks" / "00_start_here.ipynb").read_text(encoding="utf-8"))
+    text = "".join("".join(cell["source"]) for cell in nb["cells"] if cell["cell_type"] == "markdown")
+    linked = set(re.findall(r"\]\((\d\d_[a-z_]+\.ipynb)\)", text))
+    in_readme = set(re.findall(r"\]\(notebooks/(\d\d_[a-z_]+\.ipynb)\)", README))
+    assert linked == in_readme - {"00_start_here.ipynb"}
