@@ -1,0 +1,357 @@
+"""ipywidgets controls around :mod:`grokkit.plots`: scrub through training, move a, b, thresholds, N.
+
+Every control redraws figures that :mod:`grokkit.plots` draws; nothing here trains or
+computes anything new. Each figure lives in one persistent matplotlib Figure, redrawn in
+place (the plot functions only update their artists) and sent to the browser as PNG
+bytes in an ``ipywidgets.Image``, which works the same in JupyterLab, Notebook 7, VS Code
+and Binder.
+
+How notebooks use them (a widget is the last value of its cell)::
+
+    from grokkit import plots, widgets
+    widgets.scrubber(run, plots.curves, plots.weights)   # one step slider drives both figures
+    widgets.logit_explorer(run)                          # a and b sliders (and a step slider)
+    widgets.sweep_explorer(...)                          # threshold sliders + a cell's loss curves
+    widgets.construction_explorer()                      # N, modulus, activation, a, b
+
+Without a kernel (nbviewer, a rendered HTML or PDF page) a widget shows nothing, so every
+builder has a fallback that still moves: with ``static=True``, or when the environment
+variable ``GROKKIT_STATIC`` is set to 1 (e.g. ``GROKKIT_STATIC=1 jupyter nbconvert
+--execute --to html ...``), it returns a short JavaScript animation
+(``IPython.display.HTML``, at most ``plots.ANIMATION_FRAMES`` small frames) instead of the
+widget. Notebooks stay clean: they always call the builder, and CI (which does not set
+the variable) pays only for one drawing of each widget.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Sequence
+
+import ipywidgets as W
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import analysis, plots
+
+STATIC_ENV = "GROKKIT_STATIC"
+WIDGET_DPI = 80
+
+
+def static_mode() -> bool:
+    """True when ``GROKKIT_STATIC`` asks for kernel-free animations instead of widgets."""
+    return os.environ.get(STATIC_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _static(static: bool | None) -> bool:
+    """The effective static flag: the argument, or the environment when it is None."""
+    return static_mode() if static is None else bool(static)
+
+
+def _join_html(parts: Sequence[Any]) -> Any:
+    """Several HTML displays as one."""
+    from IPython.display import HTML
+    return HTML("\n".join(getattr(p, "data", str(p)) for p in parts))
+
+
+class FigurePanel:
+    """One plot function drawn into one persistent Figure, shown as an ``ipywidgets.Image``."""
+
+    def __init__(self, draw: Callable[..., Figure], dpi: float = WIDGET_DPI):
+        self.draw = draw
+        self.dpi = dpi
+        self.fig: Figure | None = None
+        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+
+    def render(self, *args: Any, **kwargs: Any) -> None:
+        """Redraw the figure with these arguments and send its PNG to the browser."""
+        self.fig = self.draw(*args, fig=self.fig, **kwargs)
+        self.image.value = plots.to_png(self.fig, self.dpi)
+
+
+class Explorer(W.VBox):
+    """Base of the grokkit widgets: controls on top, figure images below.
+
+    ``redraw()`` draws every panel from the current control values; ``last_redraw_s``
+    (wall clock) and ``last_redraw_cpu_s`` (this process's CPU time) say how long the
+    latest one took.
+    """
+
+    def __init__(self, controls: Sequence[W.Widget], panels: Sequence[FigurePanel], **kwargs: Any):
+        self.panels = list(panels)
+        self.last_redraw_s = 0.0
+        self.last_redraw_cpu_s = 0.0
+        self._hold = False
+        super().__init__([*controls, *[p.image for p in self.panels]], **kwargs)
+
+    @property
+    def figures(self) -> list[Figure | None]:
+        """The panels' matplotlib figures."""
+        return [p.fig for p in self.panels]
+
+    @property
+    def images(self) -> list[W.Image]:
+        """The panels' image widgets."""
+        return [p.image for p in self.panels]
+
+    def _draw(self) -> None:
+        """Draw every panel from the controls (subclasses)."""
+        raise NotImplementedError
+
+    def redraw(self, change: Any = None) -> None:
+        """Redraw all panels, timing it; a no-op while controls are being adjusted together."""
+        if self._hold:
+            return
+        t, c = time.perf_counter(), time.process_time()
+        self._draw()
+        self.last_redraw_s = time.perf_counter() - t
+        self.last_redraw_cpu_s = time.process_time() - c
+
+
+def _step_controls(steps: Sequence[int], start: int | None, interval: int,
+                   continuous_update: bool) -> tuple[W.IntSlider, W.Play, W.Label]:
+    """A step-index slider, a Play button linked to it in the browser, and a step label."""
+    n = len(steps)
+    value = n - 1 if start is None else int(np.clip(np.searchsorted(steps, start, side="right") - 1, 0, n - 1))
+    slider = W.IntSlider(value=value, min=0, max=n - 1, step=1, description="step", readout=False,
+                         continuous_update=continuous_update, layout=W.Layout(width="420px"))
+    play = W.Play(value=value, min=0, max=n - 1, step=1, interval=interval, description="play",
+                  show_repeat=False)
+    W.jslink((play, "value"), (slider, "value"))
+    label = W.Label(f"step {int(steps[value]):,}")
+    return slider, play, label
+
+
+class Scrubber(Explorer):
+    """A step slider with a Play button that redraws several plot functions in sync."""
+
+    def __init__(self, run, plot_fns: Sequence[Callable[..., Figure]], steps: Sequence[int],
+                 start: int | None = None, dpi: float = WIDGET_DPI, interval: int = 300,
+                 continuous_update: bool = True):
+        self.run = run
+        self.steps = np.asarray(steps, dtype=np.int64)
+        self.slider, self.play, self.label = _step_controls(self.steps, start, interval, continuous_update)
+        super().__init__([W.HBox([self.play, self.slider, self.label])], [FigurePanel(f, dpi) for f in plot_fns])
+        self.slider.observe(self.redraw, names="value")
+        self.redraw()
+
+    @property
+    def step(self) -> int:
+        """The step shown."""
+        return int(self.steps[self.slider.value])
+
+    def _draw(self) -> None:
+        self.label.value = f"step {self.step:,}"
+        for p in self.panels:
+            p.render(self.run, self.step)
+
+
+def scrubber(run, *plot_fns: Callable[..., Figure], steps: Sequence[int] | None = None, start: int | None = None,
+             dpi: float = WIDGET_DPI, interval: int = 300, continuous_update: bool = True,
+             static: bool | None = None, frames: int = plots.ANIMATION_FRAMES) -> Scrubber | Any:
+    """A step slider (with Play) driving ``plot_fn(run, step)`` for each plot function, in sync.
+
+    plot_fns default to ``plots.curves``; pass options with ``functools.partial``. steps
+    default to the run's snapshot steps; start is the step shown first (default: the last).
+    static (or GROKKIT_STATIC=1): return an animation of each figure instead (frames frames).
+    """
+    fns = plot_fns or (plots.curves,)
+    steps = run.snapshot_steps if steps is None else np.asarray(steps)
+    if len(steps) == 0:
+        raise ValueError("scrubber needs at least one step")
+    if _static(static):
+        idx = np.unique(np.linspace(0, len(steps) - 1, min(frames, len(steps))).round().astype(int))
+        return _join_html([plots.animate(run, f, [int(steps[i]) for i in idx], interval=interval) for f in fns])
+    return Scrubber(run, fns, steps, start=start, dpi=dpi, interval=interval, continuous_update=continuous_update)
+
+
+class LogitExplorer(Explorer):
+    """The a and b sliders of the logit figure, with a step slider."""
+
+    def __init__(self, run, a: int, b: int, step: int | None, dpi: float, **options: Any):
+        p = run.config.p
+        self.run, self.options = run, options
+        self.steps = np.asarray(run.snapshot_steps)
+        self.a = W.IntSlider(value=a, min=0, max=p - 1, description="a", layout=W.Layout(width="360px"))
+        self.b = W.IntSlider(value=b, min=0, max=p - 1, description="b", layout=W.Layout(width="360px"))
+        self.slider, self.play, self.label = _step_controls(self.steps, step, 300, True)
+        super().__init__([W.HBox([self.a, self.b]), W.HBox([self.play, self.slider, self.label])],
+                         [FigurePanel(plots.logits, dpi)])
+        for w in (self.a, self.b, self.slider):
+            w.observe(self.redraw, names="value")
+        self.redraw()
+
+    @property
+    def step(self) -> int:
+        """The step shown."""
+        return int(self.steps[self.slider.value])
+
+    def _draw(self) -> None:
+        self.label.value = f"step {self.step:,}"
+        self.panels[0].render(self.run, self.step, self.a.value, self.b.value, **self.options)
+
+
+def logit_explorer(run, a: int = plots.DEFAULT_A, b: int = plots.DEFAULT_B, step: int | None = None, *,
+                   dpi: float = WIDGET_DPI, static: bool | None = None, frames: int = plots.ANIMATION_FRAMES,
+                   **options: Any) -> LogitExplorer | Any:
+    """Sliders for a and b (and the step) over :func:`grokkit.plots.logits`.
+
+    static (or GROKKIT_STATIC=1): an animation of the logits for a and b over training.
+    """
+    if run.config.task != "modadd":
+        raise ValueError("logit_explorer needs a modular-addition run (config.task == 'modadd')")
+    if _static(static):
+        return plots.animate(run, plots.logits, frames=frames, a=a, b=b, **options)
+    return LogitExplorer(run, a, b, step, dpi, **options)
+
+
+class SweepExplorer(Explorer):
+    """Threshold sliders that recolour the sweep grid, and menus choosing a cell whose loss curves show."""
+
+    def __init__(self, stats: tuple[np.ndarray, np.ndarray, np.ndarray], axes: tuple[Sequence, Sequence, Sequence],
+                 curves: tuple[np.ndarray, np.ndarray, np.ndarray] | None, cell: tuple[int, int, int], dpi: float):
+        self.stats, self.axes_values, self.curves = stats, axes, curves
+        wds, hs, ts = axes
+        self.min_loss = W.FloatLogSlider(value=analysis.DEFAULT_MIN_LOSS, base=10, min=-8, max=0, step=0.25,
+                                         description="min loss", readout_format=".0e",
+                                         style={"description_width": "110px"}, layout=W.Layout(width="420px"))
+        self.max_ratio = W.FloatLogSlider(value=analysis.DEFAULT_MAX_RATIO, base=10, min=0, max=8, step=0.25,
+                                          description="max test/train", readout_format=".0e",
+                                          style={"description_width": "110px"}, layout=W.Layout(width="420px"))
+        self.wd = W.Dropdown(options=[(f"{v:g}", i) for i, v in enumerate(wds)], value=cell[0],
+                             description="weight decay", style={"description_width": "90px"})
+        self.hidden = W.Dropdown(options=[(str(v), i) for i, v in enumerate(hs)], value=cell[1],
+                                 description="hidden size", style={"description_width": "90px"})
+        self.train = W.Dropdown(options=[(str(v), i) for i, v in enumerate(ts)], value=cell[2],
+                                description="train size", style={"description_width": "90px"})
+        panels = [FigurePanel(plots.sweep_grid, dpi)]
+        if curves is not None:
+            panels.append(FigurePanel(plots.cell_losses, dpi))
+        controls = [W.HBox([self.min_loss, self.max_ratio]), W.HBox([self.wd, self.hidden, self.train])]
+        super().__init__(controls, panels)
+        for w in (self.min_loss, self.max_ratio, self.wd, self.hidden, self.train):
+            w.observe(self.redraw, names="value")
+        self.redraw()
+
+    @property
+    def cell(self) -> tuple[int, int, int]:
+        """(weight-decay, hidden, train) indices of the chosen cell."""
+        return int(self.wd.value), int(self.hidden.value), int(self.train.value)
+
+    def classes(self) -> np.ndarray:
+        """Every run's class under the current thresholds."""
+        return plots.classify_grid(*self.stats, min_loss=self.min_loss.value,
+                                   max_ratio_threshold=self.max_ratio.value)
+
+    def _draw(self) -> None:
+        classes = self.classes()
+        wds, hs, ts = self.axes_values
+        self.panels[0].render(classes, wds, hs, ts, selected=self.cell)
+        if self.curves is not None:
+            w, h, t = self.cell
+            steps, tr, te = self.curves
+            mine = classes[w, h, t]
+            counts = ", ".join(f"{int((mine == c).sum())} {c}" for c in analysis.CLASSES if (mine == c).any())
+            self.panels[1].render(steps, tr[w, h, t], te[w, h, t],
+                                  title=f"wd {wds[w]:g}, hidden {hs[h]}, train {ts[t]}: {counts}")
+
+
+def sweep_explorer(min_train_loss: np.ndarray, min_test_loss: np.ndarray, max_ratio: np.ndarray,
+                   weight_decays: Sequence[float], hidden_sizes: Sequence[int], train_sizes: Sequence[int], *,
+                   steps: np.ndarray | None = None, train_loss: np.ndarray | None = None,
+                   test_loss: np.ndarray | None = None, cell: tuple[int, int, int] = (0, 0, 0),
+                   dpi: float = WIDGET_DPI, static: bool | None = None) -> SweepExplorer | Any:
+    """Threshold sliders recolouring the sweep grid; menus choosing a cell show its runs' loss curves.
+
+    Array contract (article loss scale, i.e. cross-entropy / number of classes):
+    min_train_loss, min_test_loss, max_ratio: (n_weight_decays, n_hidden_sizes,
+    n_train_sizes, n_seeds), one number per run (see :func:`grokkit.analysis.loss_stats`);
+    steps: (n_steps,); train_loss, test_loss: (n_weight_decays, n_hidden_sizes,
+    n_train_sizes, n_seeds, n_steps), NaN where a run logged nothing. Without the curves
+    only the grid is shown.
+    static (or GROKKIT_STATIC=1): an animation of the grid as the min-loss threshold moves.
+    """
+    stats = tuple(np.asarray(a, float) for a in (min_train_loss, min_test_loss, max_ratio))
+    if not (stats[0].shape == stats[1].shape == stats[2].shape) or stats[0].ndim != 4:
+        raise ValueError("min_train_loss, min_test_loss and max_ratio must share one shape "
+                         "(n_weight_decays, n_hidden_sizes, n_train_sizes, n_seeds); got "
+                         f"{[s.shape for s in stats]}")
+    axes = (list(weight_decays), list(hidden_sizes), list(train_sizes))
+    curves = None
+    if train_loss is not None or test_loss is not None:
+        if steps is None or train_loss is None or test_loss is None:
+            raise ValueError("give steps, train_loss and test_loss together (or none of them)")
+        tr, te = np.asarray(train_loss, float), np.asarray(test_loss, float)
+        want = stats[0].shape + (len(steps),)
+        if tr.shape != want or te.shape != want:
+            raise ValueError(f"train_loss and test_loss must have shape {want}; got {tr.shape} and {te.shape}")
+        curves = (np.asarray(steps), tr, te)
+    if _static(static):
+        fig = plots.sweep_grid(plots.classify_grid(*stats), *axes)
+        levels = [10.0 ** e for e in range(-8, 1)]
+
+        def frame(level: float) -> None:
+            plots.sweep_grid(plots.classify_grid(*stats, min_loss=level), *axes, fig=fig,
+                             title=None)
+            fig.suptitle(f"min loss threshold {level:.0e}")
+
+        return plots.animation_html(fig, frame, levels, interval=600)
+    return SweepExplorer(stats, axes, curves, cell, dpi)
+
+
+class ConstructionExplorer(Explorer):
+    """N, modulus, activation, a and b controls for the appendix construction."""
+
+    def __init__(self, N: int, p: int, a: int, b: int, activation: str, offset: float, dpi: float):
+        self.offset = offset
+        self.N = W.IntSlider(value=N, min=1, max=12, description="neurons N", style={"description_width": "80px"})
+        self.p = W.BoundedIntText(value=p, min=12, max=500, description="modulus p",
+                                  style={"description_width": "80px"}, layout=W.Layout(width="180px"))
+        self.activation = W.ToggleButtons(options=[("ReLU", "relu"), ("x²", "square")], value=activation,
+                                          description="activation", style={"button_width": "60px"})
+        self.a = W.IntSlider(value=a, min=0, max=p - 1, description="a", layout=W.Layout(width="360px"))
+        self.b = W.IntSlider(value=b, min=0, max=p - 1, description="b", layout=W.Layout(width="360px"))
+        super().__init__([W.HBox([self.N, self.p, self.activation]), W.HBox([self.a, self.b])],
+                         [FigurePanel(plots.construction, dpi)])
+        for w in (self.N, self.activation, self.a, self.b):
+            w.observe(self.redraw, names="value")
+        self.p.observe(self._on_modulus, names="value")
+        self.redraw()
+
+    def _on_modulus(self, change: Any) -> None:
+        """A new modulus: clamp a and b into 0..p-1 first, then redraw once."""
+        p = int(self.p.value)
+        self._hold = True
+        try:
+            for s in (self.a, self.b):
+                s.value = min(s.value, p - 1)
+                s.max = p - 1
+        finally:
+            self._hold = False
+        self.redraw()
+
+    def _draw(self) -> None:
+        self.panels[0].render(int(self.N.value), int(self.p.value), int(self.a.value), int(self.b.value),
+                              self.activation.value, self.offset)
+
+
+def construction_explorer(N: int = 5, p: int = 67, a: int = plots.DEFAULT_A, b: int = plots.DEFAULT_B,
+                          activation: str = "relu", offset: float = 0.0, *, dpi: float = WIDGET_DPI,
+                          static: bool | None = None) -> ConstructionExplorer | Any:
+    """Controls for N (neurons), the modulus, the activation, a and b of the appendix construction.
+
+    static (or GROKKIT_STATIC=1): an animation over N = 3..10 at this modulus and activation.
+    """
+    if _static(static):
+        fig = plots.construction(3, p, a, b, activation, offset)
+        return plots.animation_html(fig, lambda n: plots.construction(n, p, a, b, activation, offset, fig=fig),
+                                    list(range(3, 11)), interval=900)
+    return ConstructionExplorer(N, p, a, b, activation, offset, dpi)
+
+
+__all__ = [
+    "STATIC_ENV", "WIDGET_DPI", "static_mode", "FigurePanel", "Explorer", "Scrubber", "scrubber",
+    "LogitExplorer", "logit_explorer", "SweepExplorer", "sweep_explorer", "ConstructionExplorer",
+    "construction_explorer",
+]

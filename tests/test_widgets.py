@@ -1,0 +1,184 @@
+"""grokkit.widgets: controls redraw their figures; static fallbacks are short animations."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+import ipywidgets as W
+import numpy as np
+import pytest
+from IPython.display import HTML
+
+import grokkit
+from grokkit import analysis, plots, widgets
+
+
+@pytest.fixture(scope="module")
+def mod() -> grokkit.Run:
+    """A 300-step modular-addition run (p = 23, 8 neurons, 7 snapshots)."""
+    cfg = replace(grokkit.PAIR_MODADD, p=23, embed_size=32, hidden_size=8, steps=300, log_every=10, save_every=50)
+    return grokkit.train(cfg, progress=False)
+
+
+@pytest.fixture(autouse=True)
+def interactive(monkeypatch):
+    """Tests see widgets unless they ask for the static fallback."""
+    monkeypatch.delenv(widgets.STATIC_ENV, raising=False)
+
+
+def _sweep(seed: int = 0, n_steps: int = 30) -> dict:
+    """A small synthetic sweep in the array contract of sweep_explorer."""
+    rng = np.random.default_rng(seed)
+    shape = (3, 2, 2, 9)
+    steps = np.arange(n_steps) * 100
+    tr = 10.0 ** -rng.uniform(0, 9, shape + (n_steps,))
+    te = 10.0 ** -rng.uniform(0, 9, shape + (n_steps,))
+    return dict(min_train_loss=tr.min(-1), min_test_loss=te.min(-1), max_ratio=(te / tr).max(-1),
+                weight_decays=[0.01, 0.1, 1.0], hidden_sizes=[16, 32], train_sizes=[750, 1000],
+                steps=steps, train_loss=tr, test_loss=te)
+
+
+def test_static_mode_reads_the_environment(monkeypatch):
+    assert not widgets.static_mode()
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    assert widgets.static_mode()
+    monkeypatch.setenv(widgets.STATIC_ENV, "0")
+    assert not widgets.static_mode()
+
+
+def test_scrubber_drives_every_figure_in_sync(mod):
+    w = widgets.scrubber(mod, plots.curves, plots.weights)
+    assert isinstance(w, widgets.Scrubber) and isinstance(w, W.VBox)
+    assert w.slider.max == len(mod.snapshot_steps) - 1 and w.slider.value == w.slider.max
+    assert isinstance(w.play, W.Play) and (w.play.min, w.play.max) == (w.slider.min, w.slider.max)
+    assert w.step == 300 and w.label.value == "step 300"
+    before = [bytes(img.value) for img in w.images]
+    assert all(v.startswith(b"\x89PNG") for v in before)
+    w.slider.value = 2
+    assert w.step == 100 and w.label.value == "step 100"
+    after = [bytes(img.value) for img in w.images]
+    assert all(a != b for a, b in zip(after, before))
+    assert "step 100" in w.figures[1].get_suptitle()
+    assert list(w.figures[0].axes[0].get_lines()[2].get_xdata()) == [100, 100]
+    assert w.last_redraw_s > 0 and w.last_redraw_cpu_s >= 0
+    assert w.children[1] is w.images[0] and w.children[2] is w.images[1]
+
+
+def test_scrubber_starts_at_a_chosen_step_and_takes_options(mod):
+    w = widgets.scrubber(mod, partial(plots.weights, sort=False), start=120)
+    assert w.step == 100
+    np.testing.assert_array_equal(w.figures[0].axes[0].images[0].get_array(), mod.W_in[2])
+
+
+def test_scrubber_defaults_to_the_curves(mod):
+    w = widgets.scrubber(mod)
+    assert len(w.figures) == 1 and w.figures[0].axes[0].get_ylabel() == "accuracy"
+
+
+def test_scrubber_static_fallback_is_a_short_animation(mod, monkeypatch):
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    html = widgets.scrubber(mod, plots.curves, plots.weights, frames=3)
+    assert isinstance(html, HTML)
+    assert html.data.count("data:image/png;base64") == 6 and html.data.count("<script") >= 2
+    assert isinstance(widgets.scrubber(mod, plots.curves, static=False), widgets.Scrubber)
+
+
+def test_logit_explorer_a_b_and_step(mod):
+    w = widgets.logit_explorer(mod, a=3, b=5)
+    assert (w.a.value, w.b.value, w.a.max) == (3, 5, 22)
+    fig = w.figures[0]
+    assert "a = 3, b = 5" in fig.get_suptitle()
+    first = bytes(w.images[0].value)
+    w.a.value = 10
+    assert "a = 10, b = 5" in fig.get_suptitle() and bytes(w.images[0].value) != first
+    second = bytes(w.images[0].value)
+    w.slider.value = 0
+    assert "step 0" in fig.get_suptitle() and bytes(w.images[0].value) != second
+    assert w.figures[0] is fig
+
+
+def test_logit_explorer_static_and_wrong_task(mod):
+    html = widgets.logit_explorer(mod, static=True, frames=2)
+    assert html.data.count("data:image/png;base64") == 2
+    par = grokkit.train(replace(grokkit.PAIR_PARITY, hidden_size=4, steps=10), progress=False)
+    with pytest.raises(ValueError, match="modular-addition"):
+        widgets.logit_explorer(par)
+
+
+def test_sweep_explorer_thresholds_recolour_the_grid():
+    sw = _sweep()
+    w = widgets.sweep_explorer(**sw)
+    assert len(w.images) == 2
+    want = plots.classify_grid(sw["min_train_loss"], sw["min_test_loss"], sw["max_ratio"])
+    np.testing.assert_array_equal(w.classes(), want)
+    grid = bytes(w.images[0].value)
+    w.min_loss.value = 1e-8
+    assert bytes(w.images[0].value) != grid
+    np.testing.assert_array_equal(w.classes(), plots.classify_grid(
+        sw["min_train_loss"], sw["min_test_loss"], sw["max_ratio"], min_loss=1e-8))
+    assert (w.classes() != want).any()
+    w.min_loss.value = 1.0
+    w.max_ratio.value = 1e8
+    assert set(np.unique(w.classes())) <= {"generalize", "grok"}
+
+
+def test_sweep_explorer_cell_menus_show_its_loss_curves():
+    sw = _sweep()
+    w = widgets.sweep_explorer(**sw, cell=(1, 0, 1))
+    ax = w.figures[1].axes[0]
+    assert ax.get_title().startswith("wd 0.1, hidden 16, train 1000:")
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), np.clip(sw["train_loss"][1, 0, 1, 0], 1e-8, 1))
+    before = bytes(w.images[1].value)
+    w.hidden.value = 1
+    assert w.cell == (1, 1, 1)
+    assert w.figures[1].axes[0].get_title().startswith("wd 0.1, hidden 32, train 1000:")
+    assert bytes(w.images[1].value) != before
+    classes = w.classes()[1, 1, 1]
+    for c in analysis.CLASSES:
+        if (classes == c).any():
+            assert f"{int((classes == c).sum())} {c}" in w.figures[1].axes[0].get_title()
+    boxes = [p for p in w.figures[0].axes[1].patches if p.get_visible()]
+    assert len(boxes) == 1 and boxes[0].get_xy() == (0.5, 0.5)
+
+
+def test_sweep_explorer_checks_the_array_contract():
+    sw = _sweep()
+    with pytest.raises(ValueError, match="share one shape"):
+        widgets.sweep_explorer(**{**sw, "max_ratio": sw["max_ratio"][0]})
+    with pytest.raises(ValueError, match="together"):
+        widgets.sweep_explorer(**{**sw, "test_loss": None})
+    with pytest.raises(ValueError, match="must have shape"):
+        widgets.sweep_explorer(**{**sw, "train_loss": sw["train_loss"][..., :5]})
+    grid_only = {k: v for k, v in sw.items() if k not in ("steps", "train_loss", "test_loss")}
+    assert len(widgets.sweep_explorer(**grid_only).images) == 1
+
+
+def test_sweep_explorer_static_animates_the_threshold():
+    sw = _sweep()
+    html = widgets.sweep_explorer(**sw, static=True)
+    assert html.data.count("data:image/png;base64") == 9
+
+
+def test_construction_explorer_controls():
+    w = widgets.construction_explorer()
+    fig = w.figures[0]
+    assert "5 neurons, modulus 67, ReLU" in fig.get_suptitle()
+    assert "100% right" in fig.axes[3].get_title()
+    first = bytes(w.images[0].value)
+    w.N.value = 4
+    assert "4 neurons" in w.figures[0].get_suptitle() and "3% right" in w.figures[0].axes[3].get_title()
+    assert bytes(w.images[0].value) != first
+    w.activation.value = "square"
+    assert "x²" in w.figures[0].get_suptitle()
+    w.a.value = 60
+    calls = []
+    w.panels[0].draw = lambda *a, **k: calls.append(a) or plots.construction(*a, **k)
+    w.p.value = 13
+    assert (w.a.max, w.a.value, w.b.value) == (12, 12, 12)
+    assert len(calls) == 1 and calls[0][:4] == (4, 13, 12, 12)
+
+
+def test_construction_explorer_static_runs_through_n():
+    html = widgets.construction_explorer(p=23, static=True)
+    assert html.data.count("data:image/png;base64") == 8
