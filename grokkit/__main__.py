@@ -9,6 +9,7 @@ Sub-commands:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="torch threads per process (default 1: on a busy machine more threads spin and "
                         "slow everything down)")
     s.add_argument("--max-batches", type=int, default=None, metavar="K", help="stop after K batches")
+    s.add_argument("--batch-size", type=int, default=None, metavar="B",
+                   help="at most B models per train_many batch (default: the sweep's own; smaller batches "
+                        "save more often, at some cost in speed)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
 
     m = sub.add_parser("summary", help="compare a sweep's results with the explorable's published numbers")
@@ -89,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             out = args.out if args.out is not None else Path("runs") / "sweeps" / args.name
             if args.seeds is not None and args.seeds < 1:
                 raise _sweep.SweepError(f"--seeds {args.seeds} is not allowed: a positive integer")
+            if args.batch_size is not None:
+                if args.batch_size < 1:
+                    raise _sweep.SweepError(f"--batch-size {args.batch_size} is not allowed: a positive integer")
+                grid = dataclasses.replace(grid, max_batch=args.batch_size)
             if args.threads < 1:
                 raise _sweep.SweepError(f"--threads {args.threads} is not allowed: a positive integer")
             _sweep.tune_allocator()

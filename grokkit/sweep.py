@@ -440,6 +440,13 @@ class SweepResults:
                 out.append(c)
         return out
 
+    def as_grid(self, values: np.ndarray) -> np.ndarray:
+        """Per-run values reshaped to (*axis lengths, seeds, ...), e.g. classes -> (5 wd, 5 H, 5 N, 9)."""
+        values = np.asarray(values)
+        lens = [len(v) for _, v in self.grid.axes]
+        out = values.reshape(self.grid.n_seeds, *lens, *values.shape[1:])
+        return np.moveaxis(out, 0, len(lens))
+
     # -------------------------------------------------------------- classes
     def classes(self, min_loss: float = analysis.DEFAULT_MIN_LOSS,
                 max_ratio: float = analysis.DEFAULT_MAX_RATIO) -> np.ndarray:

@@ -213,6 +213,12 @@ def test_killed_process_leaves_loadable_files_and_the_same_command_finishes(tmp_
     assert np.array_equal(final.arrays["seconds"][rows], partial.arrays["seconds"][rows])  # not retrained
 
 
+def test_parallel_workers_give_the_same_results(tmp_path, demo_full):
+    res = sweep.run_sweep("demo", tmp_path / "parallel", progress=False, jobs=2)
+    _assert_same_results(res, demo_full)
+    _assert_same_results(sweep.SweepResults.load(tmp_path / "parallel"), demo_full)
+
+
 def test_more_seeds_extend_the_results_and_fewer_keep_them(tmp_path, count_training):
     out = tmp_path / "grow"
     two = sweep.run_sweep("demo", out, n_seeds=2, progress=False)
@@ -330,6 +336,15 @@ def test_thresholds_reclassify_from_stored_curves_without_retraining(demo_full, 
     assert res.class_counts(max_ratio=0.5)["grok"] == res.class_counts()["generalize"]
     by_wd = res.class_counts(by="weight_decay")
     assert by_wd[1.0]["fail"] == 6 and sum(by_wd[0.01].values()) == 6
+
+
+def test_as_grid_puts_runs_at_their_axis_values_and_seed(demo_full):
+    g = demo_full.as_grid(demo_full.field("n_train"))
+    assert g.shape == (2, 2, 3)
+    assert (g[:, 0] == 80).all() and (g[:, 1] == 400).all()
+    seeds = demo_full.as_grid(demo_full.seeds)
+    assert (seeds[..., 2] == 2).all()
+    assert demo_full.as_grid(demo_full.train_loss).shape == (2, 2, 3, len(demo_full.steps))
 
 
 def test_rows_select_runs_by_field(demo_full):
