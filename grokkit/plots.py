@@ -494,24 +494,30 @@ def parity_trajectories(run, step: int | None = None, *, ylim: float | None = No
 
 def classify_grid(min_train_loss: np.ndarray, min_test_loss: np.ndarray, max_ratio: np.ndarray,
                   min_loss: float = analysis.DEFAULT_MIN_LOSS,
-                  max_ratio_threshold: float = analysis.DEFAULT_MAX_RATIO) -> np.ndarray:
+                  max_ratio_threshold: float = analysis.DEFAULT_MAX_RATIO,
+                  diverged: np.ndarray | None = None) -> np.ndarray:
     """Classes of many runs at once, by the rules of :func:`grokkit.analysis.classify_stats`.
 
     The three arrays (any equal shapes) are per-run statistics on the article's loss scale:
     the smallest train loss, the smallest test loss, and max(test loss / train loss).
-    Returns an array of class names ('fail', 'memorize', 'generalize', 'grok').
+    Returns an array of class names ('fail', 'memorize', 'generalize', 'grok'); runs
+    marked in ``diverged`` fail, and runs whose min_train_loss is NaN (not run yet) get ''.
     """
     tr, te, ra = (np.asarray(a, float) for a in (min_train_loss, min_test_loss, max_ratio))
-    return np.select([tr > min_loss, te > min_loss, ra < max_ratio_threshold],
-                     ["fail", "memorize", "generalize"], "grok")
+    out = np.select([tr > min_loss, te > min_loss, ra < max_ratio_threshold],
+                    ["fail", "memorize", "generalize"], "grok").astype("<U10")
+    if diverged is not None:
+        out[np.asarray(diverged, bool)] = "fail"
+    out[np.isnan(tr)] = ""
+    return out
 
 
 def _check_classes(classes: np.ndarray) -> np.ndarray:
-    """Classes as a str array; unknown names raise ValueError naming the allowed ones."""
+    """Classes as a str array ('' = not run yet); unknown names raise ValueError naming the allowed ones."""
     classes = np.asarray(classes).astype(str)
-    bad = sorted(set(np.unique(classes)) - set(analysis.CLASSES))
+    bad = sorted(set(np.unique(classes)) - set(analysis.CLASSES) - {""})
     if bad:
-        raise ValueError(f"unknown class name(s) {bad}: classes must be among {analysis.CLASSES}")
+        raise ValueError(f"unknown class name(s) {bad}: classes must be among {analysis.CLASSES} ('' = not run)")
     return classes
 
 
@@ -529,7 +535,8 @@ def sweep_grid(classes: np.ndarray, weight_decays: Sequence[float], hidden_sizes
     """The sweep as class-coloured dots: one panel per weight decay, hidden size x train size (figure 8).
 
     classes: array of shape (n_weight_decays, n_hidden_sizes, n_train_sizes, n_seeds) of
-    class names (see :func:`classify_grid`); each cell shows one dot per seed.
+    class names (see :func:`classify_grid`); each cell shows one dot per seed, and runs
+    not done yet ('') an empty circle.
     selected: (weight-decay index, hidden index, train index) of a cell to outline.
     """
     classes = _check_classes(classes)
@@ -571,8 +578,12 @@ def sweep_grid(classes: np.ndarray, weight_decays: Sequence[float], hidden_sizes
         st.update(dots=dots, boxes=boxes, legend=leg)
     flat = classes.reshape(n_wd, -1)
     rgba = {c: mcolors.to_rgba(CLASS_COLORS[c]) for c in analysis.CLASSES}
+    rgba[""] = (1.0, 1.0, 1.0, 0.0)
+    edge = {c: mcolors.to_rgba(CLASS_EDGE) for c in analysis.CLASSES}
+    edge[""] = mcolors.to_rgba("#cccccc")
     for w, d in enumerate(st["dots"]):
         d.set_facecolors([rgba[c] for c in flat[w]])
+        d.set_edgecolors([edge[c] for c in flat[w]])
     for c, text in zip(analysis.CLASSES, st["legend"].get_texts()):
         text.set_text(f"{analysis.CLASS_LABELS[c]}: {int((classes == c).sum())}")
     for w, box in enumerate(st["boxes"]):
@@ -659,9 +670,21 @@ def loss_grid(steps: np.ndarray, train_loss: np.ndarray, test_loss: np.ndarray,
     return fig
 
 
-def seed_grid(runs: Sequence, *, min_strength: float = fourier.SEED_SWEEP_MIN_STRENGTH, ncols: int = 6,
+def seed_grid(runs: Any, *, min_strength: float = fourier.SEED_SWEEP_MIN_STRENGTH, ncols: int = 6,
               max_panels: int = 48, fig: Figure | None = None) -> Figure:
-    """Small multiples of modular-addition runs titled by their key frequencies, 'Freqs: 4, 5, 7' (figure 19)."""
+    """Small multiples of modular-addition runs titled by their key frequencies, 'Freqs: 4, 5, 7' (figure 19).
+
+    runs: a sequence of Runs, or a seed sweep's :class:`grokkit.sweep.SweepResults` (its
+    stored curves and final W_in; runs not done yet are left out).
+    """
+    if hasattr(runs, "article_losses"):                  # a SweepResults
+        tr, te = runs.article_losses()
+        rows = np.nonzero(np.asarray(runs.done, bool))[0][:max_panels]
+        if not len(rows):
+            raise ValueError("seed_grid: none of the sweep's runs is done yet")
+        titles = [freqs_title(runs.W_in[r], min_strength) for r in rows]
+        return loss_grid(np.asarray(runs.steps), tr[rows], te[rows], titles, ncols=ncols, max_panels=max_panels,
+                         fig=fig)
     runs = list(runs)[:max_panels]
     if not runs:
         raise ValueError("seed_grid needs at least one run")

@@ -210,8 +210,11 @@ class SweepExplorer(Explorer):
     """Threshold sliders that recolour the sweep grid, and menus choosing a cell whose loss curves show."""
 
     def __init__(self, stats: tuple[np.ndarray, np.ndarray, np.ndarray], axes: tuple[Sequence, Sequence, Sequence],
-                 curves: tuple[np.ndarray, np.ndarray, np.ndarray] | None, cell: tuple[int, int, int], dpi: float):
-        self.stats, self.axes_values, self.curves = stats, axes, curves
+                 curves: tuple[np.ndarray, np.ndarray, np.ndarray] | None, cell: tuple[int, int, int], dpi: float,
+                 diverged: np.ndarray | None = None, names: Sequence[str] = ("weight decay", "hidden size",
+                                                                             "train size")):
+        self.stats, self.axes_values, self.curves, self.diverged = stats, axes, curves, diverged
+        self.names = tuple(names)
         wds, hs, ts = axes
         self.min_loss = W.FloatLogSlider(value=analysis.DEFAULT_MIN_LOSS, base=10, min=-8, max=0, step=0.25,
                                          description="min loss", readout_format=".0e",
@@ -220,11 +223,11 @@ class SweepExplorer(Explorer):
                                           description="max test/train", readout_format=".0e",
                                           style={"description_width": "110px"}, layout=W.Layout(width="420px"))
         self.wd = W.Dropdown(options=[(f"{v:g}", i) for i, v in enumerate(wds)], value=cell[0],
-                             description="weight decay", style={"description_width": "90px"})
+                             description=self.names[0], style={"description_width": "90px"})
         self.hidden = W.Dropdown(options=[(str(v), i) for i, v in enumerate(hs)], value=cell[1],
-                                 description="hidden size", style={"description_width": "90px"})
+                                 description=self.names[1], style={"description_width": "90px"})
         self.train = W.Dropdown(options=[(str(v), i) for i, v in enumerate(ts)], value=cell[2],
-                                description="train size", style={"description_width": "90px"})
+                                description=self.names[2], style={"description_width": "90px"})
         panels = [FigurePanel(plots.sweep_grid, dpi)]
         if curves is not None:
             panels.append(FigurePanel(plots.cell_losses, dpi))
@@ -242,7 +245,7 @@ class SweepExplorer(Explorer):
     def classes(self) -> np.ndarray:
         """Every run's class under the current thresholds."""
         return plots.classify_grid(*self.stats, min_loss=self.min_loss.value,
-                                   max_ratio_threshold=self.max_ratio.value)
+                                   max_ratio_threshold=self.max_ratio.value, diverged=self.diverged)
 
     def _draw(self) -> None:
         classes = self.classes()
@@ -253,23 +256,29 @@ class SweepExplorer(Explorer):
             steps, tr, te = self.curves
             mine = classes[w, h, t]
             counts = ", ".join(f"{int((mine == c).sum())} {c}" for c in analysis.CLASSES if (mine == c).any())
-            self.panels[1].render(steps, tr[w, h, t], te[w, h, t],
-                                  title=f"wd {wds[w]:g}, hidden {hs[h]}, train {ts[t]}: {counts}")
+            short = {"weight decay": "wd", "hidden size": "hidden", "train size": "train"}
+            where = ", ".join(f"{short.get(n, n)} {v:g}" if isinstance(v, float) else f"{short.get(n, n)} {v}"
+                              for n, v in zip(self.names, (wds[w], hs[h], ts[t])))
+            self.panels[1].render(steps, tr[w, h, t], te[w, h, t], title=f"{where}: {counts or 'not run yet'}")
 
 
 def sweep_explorer(min_train_loss: np.ndarray, min_test_loss: np.ndarray, max_ratio: np.ndarray,
                    weight_decays: Sequence[float], hidden_sizes: Sequence[int], train_sizes: Sequence[int], *,
                    steps: np.ndarray | None = None, train_loss: np.ndarray | None = None,
-                   test_loss: np.ndarray | None = None, cell: tuple[int, int, int] = (0, 0, 0),
+                   test_loss: np.ndarray | None = None, diverged: np.ndarray | None = None,
+                   cell: tuple[int, int, int] = (0, 0, 0), names: Sequence[str] = ("weight decay", "hidden size",
+                                                                                   "train size"),
                    dpi: float = WIDGET_DPI, static: bool | None = None) -> SweepExplorer | Any:
     """Threshold sliders recolouring the sweep grid; menus choosing a cell show its runs' loss curves.
 
     Array contract (article loss scale, i.e. cross-entropy / number of classes):
     min_train_loss, min_test_loss, max_ratio: (n_weight_decays, n_hidden_sizes,
-    n_train_sizes, n_seeds), one number per run (see :func:`grokkit.analysis.loss_stats`);
-    steps: (n_steps,); train_loss, test_loss: (n_weight_decays, n_hidden_sizes,
-    n_train_sizes, n_seeds, n_steps), NaN where a run logged nothing. Without the curves
-    only the grid is shown.
+    n_train_sizes, n_seeds), one number per run (see :func:`grokkit.analysis.loss_stats`;
+    NaN min_train_loss = not run yet); diverged: optional bool array of that shape (those
+    runs fail); steps: (n_steps,); train_loss, test_loss: (n_weight_decays,
+    n_hidden_sizes, n_train_sizes, n_seeds, n_steps), NaN where a run logged nothing.
+    Without the curves only the grid is shown. :func:`sweep_explorer_for` fills all of
+    this from a :class:`grokkit.sweep.SweepResults`.
     static (or GROKKIT_STATIC=1): an animation of the grid as the min-loss threshold moves.
     """
     stats = tuple(np.asarray(a, float) for a in (min_train_loss, min_test_loss, max_ratio))
@@ -277,6 +286,8 @@ def sweep_explorer(min_train_loss: np.ndarray, min_test_loss: np.ndarray, max_ra
         raise ValueError("min_train_loss, min_test_loss and max_ratio must share one shape "
                          "(n_weight_decays, n_hidden_sizes, n_train_sizes, n_seeds); got "
                          f"{[s.shape for s in stats]}")
+    if diverged is not None and np.shape(diverged) != stats[0].shape:
+        raise ValueError(f"diverged must have shape {stats[0].shape}; got {np.shape(diverged)}")
     axes = (list(weight_decays), list(hidden_sizes), list(train_sizes))
     curves = None
     if train_loss is not None or test_loss is not None:
@@ -288,16 +299,40 @@ def sweep_explorer(min_train_loss: np.ndarray, min_test_loss: np.ndarray, max_ra
             raise ValueError(f"train_loss and test_loss must have shape {want}; got {tr.shape} and {te.shape}")
         curves = (np.asarray(steps), tr, te)
     if _static(static):
-        fig = plots.sweep_grid(plots.classify_grid(*stats), *axes)
+        fig = plots.sweep_grid(plots.classify_grid(*stats, diverged=diverged), *axes)
         levels = [10.0 ** e for e in range(-8, 1)]
 
         def frame(level: float) -> None:
-            plots.sweep_grid(plots.classify_grid(*stats, min_loss=level), *axes, fig=fig,
-                             title=None)
+            plots.sweep_grid(plots.classify_grid(*stats, min_loss=level, diverged=diverged), *axes, fig=fig)
             fig.suptitle(f"min loss threshold {level:.0e}")
 
         return plots.animation_html(fig, frame, levels, interval=600)
-    return SweepExplorer(stats, axes, curves, cell, dpi)
+    return SweepExplorer(stats, axes, curves, cell, dpi, diverged=diverged, names=names)
+
+
+def sweep_explorer_for(results: Any, *, cell: tuple[int, int, int] = (0, 0, 0), dpi: float = WIDGET_DPI,
+                       static: bool | None = None) -> SweepExplorer | Any:
+    """:func:`sweep_explorer` for a :class:`grokkit.sweep.SweepResults` with three axes.
+
+    The grid's axes, in order, become the panels, the x axis and the y axis (for the
+    explorable's parity sweep: weight_decay, hidden_size, n_train); seeds give the dots.
+    Runs not done yet show as empty circles; nothing is retrained.
+    """
+    axes = results.grid.axes
+    if len(axes) != 3:
+        raise ValueError(f"sweep_explorer_for needs a grid with three axes; this one has {[n for n, _ in axes]}")
+    tr, te = results.article_losses()
+    done = np.asarray(results.done, bool)
+    stats = np.full((3, len(done)), np.nan)
+    for r in np.nonzero(done)[0]:
+        s = analysis.loss_stats(tr[r], te[r])
+        stats[:, r] = (s.min_train_loss, s.min_test_loss, s.max_ratio)
+    grid = [results.as_grid(a) for a in stats]
+    names = [n.replace("_", " ").replace("n train", "train size") for n, _ in axes]
+    return sweep_explorer(*grid, *(list(v) for _, v in axes), steps=np.asarray(results.steps),
+                          train_loss=results.as_grid(tr), test_loss=results.as_grid(te),
+                          diverged=results.as_grid(np.asarray(results.diverged, bool) & done),
+                          cell=cell, names=names, dpi=dpi, static=static)
 
 
 class ConstructionExplorer(Explorer):
@@ -352,6 +387,7 @@ def construction_explorer(N: int = 5, p: int = 67, a: int = plots.DEFAULT_A, b: 
 
 __all__ = [
     "STATIC_ENV", "WIDGET_DPI", "static_mode", "FigurePanel", "Explorer", "Scrubber", "scrubber",
-    "LogitExplorer", "logit_explorer", "SweepExplorer", "sweep_explorer", "ConstructionExplorer",
+    "LogitExplorer", "logit_explorer", "SweepExplorer", "sweep_explorer", "sweep_explorer_for",
+    "ConstructionExplorer",
     "construction_explorer",
 ]

@@ -373,7 +373,7 @@ def test_sweep_grid_panels_dots_and_legend():
 
 
 def test_sweep_grid_recolours_in_place():
-    classes = np.full((5, 5, 5, 9), "grok")
+    classes = np.full((5, 5, 5, 9), "grok", dtype="<U10")
     fig = plots.sweep_grid(classes, *AXES)
     dots = fig.axes[0].collections[0]
     classes[0] = "memorize"
@@ -440,7 +440,7 @@ def test_fixed_embedding_heatmap_and_circle():
 def test_five_neuron_weights_rescale_each_step(five):
     fig = plots.five_neuron_weights(five, 0)
     assert len(fig.axes) == 4
-    ax_in, _, ax_out, _ = fig.axes
+    ax_in, ax_out = fig.axes[:2]
     np.testing.assert_array_equal(ax_in.images[0].get_array(), five.snapshots["hidden"][0])
     np.testing.assert_array_equal(ax_out.images[0].get_array(), five.snapshots["out"][0].T)
     lim0 = ax_in.images[0].get_clim()[1]
@@ -541,3 +541,18 @@ def test_animate_returns_a_small_javascript_animation(mod):
     assert "<script" in html.data and html.data.count("data:image/png;base64") == 3
     assert plots.animation_steps(mod, 3) == [0, 150, 300]
     assert len(plots.animation_steps(mod, 100)) == len(mod.snapshot_steps)
+
+
+def test_sweep_grid_shows_runs_not_done_as_empty_circles():
+    classes = np.full((5, 5, 5, 9), "grok", dtype="<U10")
+    classes[1, 0, 0, :4] = ""
+    fig = plots.sweep_grid(classes, *AXES)
+    dots = fig.axes[1].collections[0]
+    face = dots.get_facecolors()
+    assert (face[:4, 3] == 0).all() and (face[4:, 3] == 1).all()
+    assert fig.legends[0].get_texts()[3].get_text().endswith(f": {5 * 5 * 5 * 9 - 4}")
+
+
+def test_classify_grid_marks_diverged_and_missing_runs():
+    tr, te, ra = np.array([1e-7, 1e-7, np.nan]), np.array([1e-7, 1e-7, np.nan]), np.array([1e6, 1e6, np.nan])
+    assert list(plots.classify_grid(tr, te, ra, diverged=[False, True, False])) == ["grok", "fail", ""]

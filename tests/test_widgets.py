@@ -182,3 +182,50 @@ def test_construction_explorer_controls():
 def test_construction_explorer_static_runs_through_n():
     html = widgets.construction_explorer(p=23, static=True)
     assert html.data.count("data:image/png;base64") == 8
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    """A real 2 x 2 x 2 x 2 parity sweep of 60-step runs, half of it done."""
+    from grokkit import sweep
+    base = grokkit.ParityConfig(n_bits=8, k=3, n_train=80, n_test=100, hidden_size=8, regularizer="l2",
+                                weight_decay=0.1, lr=3e-2, beta1=0.9, beta2=0.98, steps=60, log_every=10,
+                                save_every=0, seed=0)
+    grid = sweep.Grid(name="widget_test", base=base, axes=(("weight_decay", (0.01, 1.0)), ("hidden_size", (8, 16)),
+                                                          ("n_train", (80, 120))),
+                      n_seeds=2, batch_by=("hidden_size", "n_train"))
+    return sweep.run_sweep(grid, tmp_path_factory.mktemp("sweep") / "widget_test", progress=False, max_batches=2)
+
+
+def test_sweep_explorer_for_reads_sweep_results(tiny_sweep):
+    res = tiny_sweep
+    assert 0 < res.n_done < res.n_runs
+    w = widgets.sweep_explorer_for(res)
+    assert w.wd.description == "weight decay" and w.hidden.description == "hidden size"
+    assert w.train.description == "train size"
+    classes = w.classes()
+    assert classes.shape == (2, 2, 2, 2)
+    want = res.as_grid(res.classes())
+    np.testing.assert_array_equal(classes, want)       # '' for runs not done yet, same classes otherwise
+    assert (classes == "").sum() == res.n_runs - res.n_done
+    dots = w.figures[0].axes[0].collections[0]
+    assert len(dots.get_offsets()) == 2 * 2 * 2
+    tr, _ = res.article_losses()
+    w.wd.value, w.hidden.value, w.train.value = 0, 0, 0
+    first_done = np.nonzero(res.as_grid(res.done)[0, 0, 0])[0]
+    if len(first_done):
+        line = w.figures[1].axes[0].get_lines()[first_done[0]]
+        np.testing.assert_allclose(line.get_ydata(), np.clip(res.as_grid(tr)[0, 0, 0, first_done[0]], 1e-8, 1))
+
+
+def test_plots_seed_grid_reads_seed_sweep_results(tmp_path):
+    from grokkit import sweep
+    base = grokkit.ModAddConfig(p=13, train_fraction=0.6, embed_size=16, hidden_size=6, lr=1e-2, steps=40,
+                                log_every=10, save_every=0)
+    grid = sweep.Grid(name="seed_test", base=base, n_seeds=3, keep_weights=True)
+    res = sweep.run_sweep(grid, tmp_path / "seed_test", progress=False)
+    fig = plots.seed_grid(res, ncols=3)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 3
+    assert [ax.get_title() for ax in axes] == [plots.freqs_title(res.W_in[r]) for r in range(3)]
+    np.testing.assert_allclose(axes[0].get_lines()[0].get_ydata(), np.clip(res.article_losses()[0][0], 1e-8, 1))
