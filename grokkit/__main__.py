@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="torch threads per process (default 1: on a busy machine more threads spin and "
                         "slow everything down)")
     s.add_argument("--max-batches", type=int, default=None, metavar="K", help="stop after K batches")
+    s.add_argument("--chunk", type=int, default=None, metavar="C",
+                   help="train a batch C models per train_many call (default: the sweep's own; 1 for parity_grid)")
     s.add_argument("--batch-size", type=int, default=None, metavar="B",
                    help="at most B models per train_many batch (default: the sweep's own; smaller batches "
                         "save more often, at some cost in speed)")
@@ -97,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
                 if args.batch_size < 1:
                     raise _sweep.SweepError(f"--batch-size {args.batch_size} is not allowed: a positive integer")
                 grid = dataclasses.replace(grid, max_batch=args.batch_size)
+            if args.chunk is not None:
+                if args.chunk < 1:
+                    raise _sweep.SweepError(f"--chunk {args.chunk} is not allowed: a positive integer")
+                grid = dataclasses.replace(grid, train_chunk=args.chunk)
             if args.threads < 1:
                 raise _sweep.SweepError(f"--threads {args.threads} is not allowed: a positive integer")
             _sweep.tune_allocator()

@@ -62,7 +62,9 @@ class Grid:
     """A sweep: a base config, an ordered product of field values, and seeds first_seed.. .
 
     batch_by names the axes whose values define one batch of :func:`train_many` (all other
-    axes and the seeds train together); max_batch splits larger batches. curves are the
+    axes and the seeds train together); max_batch splits larger batches. A batch is the unit
+    that is saved (and so redone after an interruption); train_chunk, if set, trains it with
+    several train_many calls of at most that many models each. curves are the
     metrics stored at every logged step; keep_weights stores each run's final W_in and its
     neurons per Fourier frequency (modular addition only).
     """
@@ -74,6 +76,7 @@ class Grid:
     first_seed: int = 0
     batch_by: tuple[str, ...] = ()
     max_batch: int | None = None
+    train_chunk: int | None = None
     curves: tuple[str, ...] = ("train_loss", "test_loss")
     keep_weights: bool = False
     description: str = ""
@@ -102,8 +105,10 @@ class Grid:
         for name, v in (("n_seeds", self.n_seeds), ("first_seed", self.first_seed)):
             if not isinstance(v, int) or isinstance(v, bool) or v < (1 if name == "n_seeds" else 0):
                 raise SweepError(f"Grid.{name} = {v!r} is not allowed: it must be an integer >= {1 if name == 'n_seeds' else 0}")
-        if self.max_batch is not None and (not isinstance(self.max_batch, int) or self.max_batch < 1):
-            raise SweepError(f"Grid.max_batch = {self.max_batch!r} is not allowed: None or an integer >= 1")
+        for name in ("max_batch", "train_chunk"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                raise SweepError(f"Grid.{name} = {v!r} is not allowed: None or an integer >= 1")
         bad = [c for c in self.curves if c not in METRICS]
         if bad or not {"train_loss", "test_loss"} <= set(self.curves):
             raise SweepError(f"Grid.curves = {self.curves} is not allowed: a subset of {METRICS} that "
@@ -518,6 +523,7 @@ class SweepResults:
             "stored_class_thresholds": {"min_loss": analysis.DEFAULT_MIN_LOSS, "max_ratio": analysis.DEFAULT_MAX_RATIO},
             "class_counts": self.class_counts(),
             "batch_by": list(self.grid.batch_by), "max_batch": self.grid.max_batch,
+            "train_chunk": self.grid.train_chunk,
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         })
         meta["revision"] = int(meta.get("revision", 0)) + 1
@@ -553,6 +559,7 @@ class SweepResults:
         if isinstance(meta.get("batch_by"), list):
             kw["batch_by"] = tuple(meta["batch_by"])
             kw["max_batch"] = meta.get("max_batch")
+            kw["train_chunk"] = meta.get("train_chunk")
         grid = Grid.from_spec(spec, name=meta.get("name", base.name), n_seeds=n_seeds,
                               description=meta.get("description", ""), **kw)
         res = cls(grid=grid, arrays=arrays, meta=meta, path=npz)
@@ -645,6 +652,10 @@ def _store(res: SweepResults, r: int, rec: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------------ named sweeps
 
 def _parity_grid() -> Grid:
+    # A cell's 45 models are one saved batch, but train one at a time (train_chunk=1): on this
+    # engine's CPU path a single parity model trains 1.1-2x faster per model-step than a
+    # batch of 45 (torch.bmm with a model axis is slow for the n = 1 products h @ w_out and
+    # h.T @ dz; measured with benchmarks/sweep_speed.py --chunks). Results are the same runs.
     base = ParityConfig(n_bits=30, k=3, n_train=1000, n_test=5000, hidden_size=64, regularizer="l2",
                         weight_decay=0.1, lr=3e-3, beta1=0.99, beta2=0.98, steps=20_000, log_every=100,
                         save_every=0, seed=0)
@@ -652,7 +663,7 @@ def _parity_grid() -> Grid:
         name="parity_grid", base=base,
         axes=(("weight_decay", (0.01, 0.03, 0.1, 0.3, 1.0)), ("hidden_size", (16, 32, 64, 128, 258)),
               ("n_train", (750, 1000, 1250, 1500, 1750))),
-        n_seeds=9, batch_by=("hidden_size", "n_train"),
+        n_seeds=9, batch_by=("hidden_size", "n_train"), train_chunk=1,
         description="The explorable's sparse-parity sweep (section 2): weight decay x hidden size x "
                     "train size x 9 seeds, 20,000 steps, L2, lr 3e-3, betas (0.99, 0.98), 5,000 test sequences.")
 
@@ -774,6 +785,7 @@ def open_results(grid: Grid, path: str | os.PathLike) -> SweepResults:
             + ". Choose another output path, or move the file away to start over.")
     res = old.resized(max(grid.n_seeds, old.grid.n_seeds)) if old.grid.n_seeds < grid.n_seeds else old
     res.grid = dataclasses.replace(res.grid, name=grid.name, batch_by=grid.batch_by, max_batch=grid.max_batch,
+                                   train_chunk=grid.train_chunk,
                                    description=grid.description or res.grid.description)
     return res
 
@@ -796,10 +808,19 @@ def tune_allocator() -> bool:
         return False
 
 
-def _train_rows(grid: Grid, rows: list[int], device: str, progress: bool) -> list[dict[str, Any]]:
-    """Train a batch of rows with one train_many call and return their records."""
-    runs = train_many([grid.config(r) for r in rows], progress=progress, device=device, keep_raw=False)
-    return [record_run(grid, run) for run in runs]
+def _train_rows(grid: Grid, rows: list[int], device: str, progress: bool,
+                on_chunk: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+    """Train a batch of rows (one train_many call per train_chunk models) and return their records."""
+    size = grid.train_chunk or len(rows)
+    recs: list[dict[str, Any]] = []
+    for i in range(0, len(rows), size):
+        chunk = rows[i:i + size]
+        runs = train_many([grid.config(r) for r in chunk], progress=progress and size == len(rows),
+                          device=device, keep_raw=False)
+        recs += [record_run(grid, run) for run in runs]
+        if on_chunk is not None:
+            on_chunk(sum(grid.config(r).steps for r in chunk))
+    return recs
 
 
 def _worker_init(threads: int) -> None:
@@ -855,7 +876,7 @@ def run_sweep(grid: Grid | str, out: str | os.PathLike, device: str = "cpu", n_s
                 try:
                     for rows in batches:
                         bar.start(rows)
-                        recs = _train_rows(res.grid, rows, device, progress)
+                        recs = _train_rows(res.grid, rows, device, progress, on_chunk=bar.advance)
                         _finish_batch(res, base, rows, recs, bar, on_batch)
                 finally:
                     torch.set_num_threads(old_threads)
@@ -887,7 +908,6 @@ def _run_parallel(res: SweepResults, base: Path, batches: list[list[int]], devic
             while queue or pending:
                 while queue and len(pending) < jobs:
                     rows = queue.pop(0)
-                    bar.start(rows)
                     pending[pool.submit(_train_rows, res.grid, rows, device, False)] = rows
                 done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
@@ -911,21 +931,23 @@ class _Bar:
     """The overall progress bar: model-steps done, with an ETA weighted by each batch's arithmetic."""
 
     def __init__(self, grid: Grid, batches: list[list[int]], enabled: bool):
-        self.enabled = enabled
         self.total_steps = sum(grid.config(r).steps for b in batches for r in b)
         self.flops = {tuple(b): sum(training_flops(grid.config(r)) for r in b) for b in batches}
         self.steps_of = {tuple(b): sum(grid.config(r).steps for r in b) for b in batches}
         self.total_flops = sum(self.flops.values())
         self.done_flops = 0.0
+        self.current: tuple | None = None
+        self.current_steps = 0
         self.n_batches, self.k = len(batches), 0
         self.t0 = time.perf_counter()
         self.bar = None
+        self.status = f"batch 0/{self.n_batches}"
         if enabled:
             from tqdm.auto import tqdm
             self.bar = tqdm(total=self.total_steps, unit="model-step", unit_scale=True, desc=f"sweep {grid.name}",
                             position=0, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                                                    "model-steps [{elapsed}{postfix}]")
-            self.bar.set_postfix_str(f"batch 0/{self.n_batches}, eta ?", refresh=True)
+            self._show()
 
     def __enter__(self) -> "_Bar":
         return self
@@ -935,20 +957,36 @@ class _Bar:
             self.bar.close()
 
     def start(self, rows: list[int]) -> None:
-        pass
+        """A batch starts (sequential runs report its chunks through :meth:`advance`)."""
+        self.current, self.current_steps = tuple(rows), 0
+
+    def advance(self, steps: int) -> None:
+        """Model-steps finished inside the current batch."""
+        self.current_steps += steps
+        if self.bar is not None:
+            self.bar.update(steps)
+            self._show()
 
     def finish(self, rows: list[int], res: SweepResults) -> None:
-        self.k += 1
+        """A batch is saved."""
         key = tuple(rows)
+        self.k += 1
         self.done_flops += self.flops[key]
-        if self.bar is None:
-            return
+        rest = self.steps_of[key] - (self.current_steps if key == self.current else 0)
+        self.current, self.current_steps = None, 0
+        self.status = f"batch {self.k}/{self.n_batches}, {res.n_done}/{res.n_runs} runs saved"
+        if self.bar is not None:
+            self.bar.update(rest)
+            self._show()
+
+    def _show(self) -> None:
+        done = self.done_flops
+        if self.current is not None:
+            done += self.flops[self.current] * self.current_steps / self.steps_of[self.current]
         elapsed = time.perf_counter() - self.t0
-        rate = self.done_flops / elapsed if elapsed > 0 else 0.0
-        eta = (self.total_flops - self.done_flops) / rate if rate > 0 else float("nan")
-        self.bar.update(self.steps_of[key])
-        self.bar.set_postfix_str(f"batch {self.k}/{self.n_batches}, {res.n_done}/{res.n_runs} runs saved, "
-                                 f"{rate / 1e9:.1f} GFLOP/s, eta {_fmt_time(eta)}", refresh=True)
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total_flops - done) / rate if rate > 0 else float("nan")
+        self.bar.set_postfix_str(f"{self.status}, {rate / 1e9:.1f} GFLOP/s, eta {_fmt_time(eta)}", refresh=True)
 
 
 def _fmt_time(s: float) -> str:

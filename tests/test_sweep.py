@@ -213,6 +213,17 @@ def test_killed_process_leaves_loadable_files_and_the_same_command_finishes(tmp_
     assert np.array_equal(final.arrays["seconds"][rows], partial.arrays["seconds"][rows])  # not retrained
 
 
+def test_train_chunk_trains_a_batch_in_smaller_train_many_calls(tmp_path, count_training):
+    one_by_one = dataclasses.replace(DEMO, train_chunk=1)
+    res = sweep.run_sweep(one_by_one, tmp_path / "chunked", progress=False, max_batches=1)
+    assert res.n_done == 6 and [len(c) for c in count_training] == [1] * 6
+    for r in np.nonzero(res.done)[0][:2]:
+        alone = grokkit.train(DEMO.config(r), progress=False, keep_raw=False)
+        assert np.array_equal(res.train_loss[r], alone.metrics["train_loss"].astype(np.float32))
+    # the chunk size is how a batch trains, not what the results are: the file resumes with any
+    assert sweep.run_sweep("demo", tmp_path / "chunked", progress=False).complete
+
+
 def test_parallel_workers_give_the_same_results(tmp_path, demo_full):
     res = sweep.run_sweep("demo", tmp_path / "parallel", progress=False, jobs=2)
     _assert_same_results(res, demo_full)
