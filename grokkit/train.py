@@ -161,6 +161,34 @@ def schedule(steps: int, every: int) -> np.ndarray:
     return s.astype(np.int64)
 
 
+_THREADS_CHECKED = False
+
+
+def cpu_quota() -> int:
+    """CPUs this process may really use: the smaller of its affinity set and its cgroup quota.
+
+    On Binder and JupyterHub, containers often see all of a large host's cores but may use
+    only one or two; torch would start a thread per visible core and slow to a crawl.
+    """
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            n = min(n, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, n)
+
+
+def _limit_threads() -> None:
+    """Once per process, lower torch's CPU thread count to the CPUs actually available."""
+    global _THREADS_CHECKED
+    if not _THREADS_CHECKED:
+        _THREADS_CHECKED = True
+        if torch.get_num_threads() > cpu_quota():
+            torch.set_num_threads(cpu_quota())
+
+
 def _group_key(cfg: Config) -> tuple:
     """Configs with equal keys have equal shapes and schedules, so they can share one batch."""
     d = config_to_dict(cfg)
@@ -192,6 +220,7 @@ def train_many(configs: Sequence[Config], progress: bool | None = None, device: 
             raise ValueError(f"configs[{i}].loss = {c.loss!r} is not allowed for parity: use 'cross_entropy'")
     if not configs:
         return []
+    _limit_threads()
     groups: dict[tuple, list[int]] = {}
     for i, c in enumerate(configs):
         groups.setdefault(_group_key(c), []).append(i)
@@ -379,6 +408,8 @@ class _Batch:
             ds = torch.where(logits >= 0, torch.ones_like(s), s * s)
             g = ds / s.sum(-1, keepdim=True) - self.Y * (ds / s)
             return g.mul_(self.loss_scale)
+        # As in every float32 softmax cross-entropy: p_y - 1 rounds to 0 once the correct
+        # logit leads by more than ~16.6 (softmax collapse, notebook 06).
         return torch.softmax(logits, -1).sub_(self.Y).mul_(self.loss_scale)
 
     def _metrics_modadd(self, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,7 +12,7 @@ def test_main_model_defaults_are_the_explorables():
     c = grokkit.PAIR_MODADD
     assert (c.p, c.train_fraction, c.symmetric, c.embedding) == (67, 0.4, True, "tied")
     assert (c.embed_size, c.hidden_size, c.weight_decay, c.lr) == (500, 24, 1.0, 1e-3)
-    assert (c.beta1, c.beta2, c.steps, c.seed, c.regularizer) == (0.9, 0.98, 50_000, 165, "l2")
+    assert (c.beta1, c.beta2, c.steps, c.seed, c.regularizer) == (0.9, 0.98, 50_000, 0, "l2")
     assert (c.n_pairs, c.n_train) == (2278, 911)
 
 

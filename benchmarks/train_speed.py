@@ -1,0 +1,92 @@
+"""Training speed of the engine, printed as figures (not a test).
+
+Measures, in one process:
+  1. this machine's float32 matmul peak (a large torch matmul);
+  2. PAIR_MODADD, 50,000 steps, one run (goal: <= 20 s on 2 cores);
+  3. train_many of 9 seeds of PAIR_MODADD: FLOPs per step counted from the model's
+     matrix products, achieved GFLOP/s and the fraction of the peak (goal: >= 50%);
+  4. a straightforward torch.nn + autograd + torch.optim.AdamW implementation of the same
+     model (grokkit.train.train_reference) for a few hundred steps, and the speed-up.
+
+Usage: python benchmarks/train_speed.py [--steps 50000] [--seeds 9] [--ref-steps 300] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+
+import torch
+
+import grokkit
+from grokkit.train import train_reference
+
+
+def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """Best-of float32 GFLOP/s of an n x n matmul (the machine's practical peak)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        best = max(best, 2 * n ** 3 * repeats / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def modadd_flops_per_step(cfg: grokkit.ModAddConfig) -> float:
+    """Matmul FLOPs of one training step of the tied model, as the fast trainer computes it."""
+    p, d, h, n = cfg.p, cfg.embed_size, cfg.hidden_size, cfg.n_train
+    collapse = 2 * p * d * 2 * h          # W = embed @ [hidden | out.T]
+    per_example = 3 * 2 * n * h * p       # logits, dW_out, dh
+    embed_grads = 2 * (2 * p * 2 * h * d)  # d embed, d [hidden | out.T]
+    return collapse + per_example + embed_grads
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=50_000)
+    ap.add_argument("--seeds", type=int, default=9)
+    ap.add_argument("--ref-steps", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = replace(grokkit.PAIR_MODADD, steps=args.steps)
+    flops = modadd_flops_per_step(cfg)
+
+    peak = matmul_peak_gflops()
+    print(f"threads: {torch.get_num_threads()}")
+    print(f"float32 matmul peak (2048^3): {peak:.1f} GFLOP/s")
+    print(f"PAIR_MODADD matmul FLOPs per model-step: {flops / 1e6:.2f} MFLOP")
+
+    t = time.perf_counter()
+    run = grokkit.train(cfg, progress=False)
+    one = time.perf_counter() - t
+    print(f"one run, {args.steps} steps: {one:.1f} s ({one / args.steps * 1e6:.0f} us/step, "
+          f"{flops * args.steps / one / 1e9:.1f} GFLOP/s = {flops * args.steps / one / 1e9 / peak:.0%} of peak); "
+          f"final test acc {run.final['test_acc']:.3f}")
+
+    cfgs = [replace(cfg, seed=s, save_every=0) for s in range(args.seeds)]
+    t = time.perf_counter()
+    grokkit.train_many(cfgs, progress=False, keep_raw=False)
+    many = time.perf_counter() - t
+    achieved = flops * args.steps * args.seeds / many / 1e9
+    print(f"train_many, {args.seeds} seeds x {args.steps} steps: {many:.1f} s "
+          f"({many / args.seeds / args.steps * 1e6:.0f} us per model-step), "
+          f"{achieved:.1f} GFLOP/s = {achieved / peak:.0%} of peak")
+
+    ref_cfg = replace(cfg, steps=args.ref_steps)
+    t = time.perf_counter()
+    train_reference(ref_cfg)
+    ref = (time.perf_counter() - t) / args.ref_steps
+    print(f"straightforward torch.nn/autograd/AdamW: {ref * 1e6:.0f} us/step "
+          f"(50,000 steps would take {ref * 50_000:.0f} s)")
+    print(f"speed-up of the fast trainer: x{ref / (one / args.steps):.1f} (one run), "
+          f"x{ref / (many / args.seeds / args.steps):.1f} (per model in train_many)")
+
+
+if __name__ == "__main__":
+    main()
