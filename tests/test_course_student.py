@@ -191,16 +191,56 @@ def _solution_lines(source: str) -> list[str]:
     return lines
 
 
+class _Anything:
+    """Stands in for whatever earlier cells defined: every operation gives another _Anything."""
+
+    def __getattr__(self, name: str) -> "_Anything":
+        return self
+
+    def __call__(self, *args, **kwargs) -> "_Anything":
+        return self
+
+    def __getitem__(self, key) -> "_Anything":
+        return self
+
+    def __iter__(self):
+        return iter(())
+
+    def __enter__(self) -> "_Anything":
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def __format__(self, spec: str) -> str:
+        return "anything"
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __call__
+    __rtruediv__ = __floordiv__ = __mod__ = __pow__ = __neg__ = __matmul__ = __rmatmul__ = __call__
+
+
+def _names(code) -> set[str]:
+    """Every global name a code object and the code objects nested in it refer to."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names(const)
+    return names
+
+
 def _run_stub(source: str) -> None:
-    """Run a stub cell; if it only defines functions, call each one it defined."""
-    namespace: dict = {}
-    exec(compile(source, "<stub>", "exec"), namespace)
+    """Run a stub cell alone, with stand-ins for names defined by earlier cells, then call
+    each function it defines (with stand-in arguments): the stub must raise."""
+    import builtins
     import inspect
 
+    code = compile(source, "<stub>", "exec")
+    namespace: dict = {name: _Anything() for name in _names(code) if not hasattr(builtins, name)}
+    exec(code, namespace)
     for value in list(namespace.values()):
         if inspect.isfunction(value) and value.__code__.co_filename == "<stub>":
             params = inspect.signature(value).parameters.values()
-            args = [None for p in params if p.default is inspect.Parameter.empty
+            args = [_Anything() for p in params if p.default is inspect.Parameter.empty
                     and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
             value(*args)
 
