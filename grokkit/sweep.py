@@ -900,6 +900,9 @@ def _run_parallel(res: SweepResults, base: Path, batches: list[list[int]], devic
     import concurrent.futures as cf
     import multiprocessing as mp
     ctx = mp.get_context("spawn")
+    # Workers import torch afresh: let their OpenMP threads sleep instead of spinning while
+    # they wait (with spinning threads a busy machine runs torch tens of times slower).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
                                 initargs=(threads,)) as pool:
         pending = {}

@@ -1,0 +1,202 @@
+"""Speed of the sweeps, printed as figures (not a test).
+
+Measures, in one process and with the same torch thread count throughout:
+  1. this machine's float32 matmul peak (best of a 2048 x 2048 torch matmul);
+  2. the parity grid's throughput: whole (hidden size, train size) cells (45 models each)
+     trained through grokkit.sweep.run_sweep for a few hundred steps -- one model per
+     train_many call, as the sweep does, and (--chunks 45,1) as one batched call of 45 --
+     in model-steps/s and
+     achieved GFLOP/s of the training arithmetic (matmul FLOPs: X@W, h@w_out, h.T@dz,
+     X.T@d_pre per step, plus the test evaluation at logged steps), beside the peak;
+  3. an estimate of the full 1,125-run grid's time, from a fit of the measured time per
+     step of a cell to (fixed cost + FLOPs / rate), summed over the 25 cells x 20,000 steps;
+  4. the same for the modular-addition seed sweep (batches of --seed-batch models);
+  5. with --kernels, the individual products of the largest parity cell, and the cheaper
+     equivalents the engine could use (what would make the grid faster).
+
+The machine is shared: other processes' load lowers every figure, including the peak.
+
+Usage: python benchmarks/sweep_speed.py [--steps 300] [--cells 16x750,64x1250,258x1750]
+       [--chunks 1] [--threads 1] [--seed-batch 5] [--kernels]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from grokkit import sweep
+
+
+def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """Best-of float32 GFLOP/s of an n x n matmul (the machine's practical peak)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        best = max(best, 2 * n ** 3 * repeats / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def measure_cells(grid: sweep.Grid, cells: list[tuple[int, int]], steps: int, chunk: int | None) -> list[dict]:
+    """Run whole parity cells for ``steps`` steps through run_sweep; time and FLOPs per cell."""
+    short = dataclasses.replace(
+        grid, name=grid.name + "_bench", base=dataclasses.replace(grid.base, steps=steps), train_chunk=chunk,
+        axes=(grid.axes[0], ("hidden_size", tuple(sorted({h for h, _ in cells}))),
+              ("n_train", tuple(sorted({n for _, n in cells})))))
+    wanted = [r for r in range(short.n_runs)
+              if (short.config(r).hidden_size, short.config(r).n_train) in set(cells)]
+    out: list[dict] = []
+    t_last = [0.0]
+
+    def on_batch(res: sweep.SweepResults, rows: list[int]) -> None:
+        now = time.perf_counter()
+        cfg = short.config(rows[0])
+        full = dataclasses.replace(cfg, steps=grid.base.steps)
+        out.append({"cell": (cfg.hidden_size, cfg.n_train), "models": len(rows), "seconds": now - t_last[0],
+                    "model_steps": len(rows) * steps,
+                    "flops": sum(sweep.training_flops(short.config(r)) for r in rows),
+                    "full_flops": len(rows) * sweep.training_flops(full)})
+        t_last[0] = time.perf_counter()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # Train only the sampled cells: mark the rest done so the sweep skips them.
+        res = sweep.SweepResults.empty(short)
+        res.arrays["done"][:] = True
+        res.arrays["done"][wanted] = False
+        res.save(Path(tmp) / "bench")
+        t_last[0] = time.perf_counter()
+        sweep.run_sweep(short, Path(tmp) / "bench", progress=False, on_batch=on_batch)
+    return out
+
+
+def fit_time_per_step(rows: list[dict], steps: int) -> tuple[float, float]:
+    """Least-squares (fixed seconds per step, FLOP/s) from measured cells: t/step = a + flops/step / rate."""
+    x = np.array([r["flops"] / steps for r in rows])
+    y = np.array([r["seconds"] / steps for r in rows])
+    if len(rows) == 1:
+        return 0.0, float(x[0] / y[0])
+    A = np.stack([np.ones_like(x), x], 1)
+    (a, b), *_ = np.linalg.lstsq(A, y, rcond=None)
+    a, b = max(float(a), 0.0), max(float(b), 1e-15)
+    return a, 1.0 / b
+
+
+def modadd_throughput(batch: int, steps: int) -> dict:
+    """model-steps/s and GFLOP/s of a batch of the seed sweep's model, through run_sweep."""
+    g = sweep.get_grid("modadd_seeds")
+    short = dataclasses.replace(g, name="modadd_bench", base=dataclasses.replace(g.base, steps=steps),
+                                n_seeds=batch, max_batch=batch)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        sweep.run_sweep(short, Path(tmp) / "bench", progress=False)
+        dt = time.perf_counter() - t
+    flops = batch * sweep.training_flops(short.base)
+    full = sweep.training_flops(g.base)
+    return {"seconds": dt, "model_steps_per_s": batch * steps / dt, "gflops": flops / dt / 1e9,
+            "hours_per_90": 90 * full / (flops / dt) / 3600, "hours_per_450": 450 * full / (flops / dt) / 3600}
+
+
+def kernels(H: int = 258, N: int = 1750, M: int = 45, repeats: int = 10) -> None:
+    """Time each product of the largest parity cell and the cheaper equivalents."""
+    def t(f) -> float:
+        f()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            f()
+        return (time.perf_counter() - start) / repeats * 1e3
+
+    X, W = torch.randn(M, N, 31), torch.randn(M, 31, H)
+    h, o, dz = torch.randn(M, N, H), torch.randn(M, H, 1), torch.randn(M, N, 1)
+    print(f"\nkernels of one step, cell H={H}, N={N}, {M} models (ms; '->' an equivalent):")
+    print(f"  X @ W             bmm                {t(lambda: torch.bmm(X, W)):8.2f}")
+    print(f"  X.T @ d_pre       bmm(X.mT, d)       {t(lambda: torch.bmm(X.transpose(1, 2), h)):8.2f}")
+    print(f"  h @ w_out         bmm (n = 1)        {t(lambda: torch.bmm(h, o)):8.2f}"
+          f"   -> (h * w_out.mT).sum(-1)  {t(lambda: (h * o.transpose(1, 2)).sum(-1, keepdim=True)):8.2f}")
+    print(f"  h.T @ dz          bmm(h.mT, dz)      {t(lambda: torch.bmm(h.transpose(1, 2), dz)):8.2f}"
+          f"   -> bmm(dz.mT, h).mT         {t(lambda: torch.bmm(dz.transpose(1, 2), h)):8.2f}")
+    print(f"  relu(pre)         elementwise        {t(lambda: torch.relu(h)):8.2f}"
+          f"   -> relu_ in place           {t(lambda: h.clone().relu_()) - t(lambda: h.clone()):8.2f}")
+    Xs, Ws = X[:9], torch.randn(9, 31, 5 * H)
+    print(f"  X @ W, 5 weight decays sharing a seed's X as one (N x 31) @ (31 x 5H) product: "
+          f"{t(lambda: torch.bmm(Xs, Ws)):8.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=300, help="steps per sampled cell (default 300)")
+    ap.add_argument("--cells", default="16x750,32x1000,64x1250,128x1500,258x1750",
+                    help="sampled (hidden size)x(train size) cells; 'all' for the 25")
+    ap.add_argument("--chunks", default="1",
+                    help="models per train_many call to compare, e.g. 45,1 (default 1, the sweep's setting)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (the sweep command's default is 1)")
+    ap.add_argument("--seed-batch", type=int, default=5, help="models per batch of the seed sweep (0: skip)")
+    ap.add_argument("--seed-steps", type=int, default=200)
+    ap.add_argument("--kernels", action="store_true", help="time the largest cell's products (slow)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    sweep.tune_allocator()
+    grid = sweep.get_grid("parity_grid")
+    all_cells = [(h, n) for h in dict(grid.axes)["hidden_size"] for n in dict(grid.axes)["n_train"]]
+    cells = all_cells if args.cells == "all" else [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
+
+    n_cpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if n_cpu != args.threads:
+        torch.set_num_threads(n_cpu)
+        print(f"float32 matmul peak (2048 x 2048) with {n_cpu} threads: {matmul_peak_gflops():.1f} GFLOP/s")
+        torch.set_num_threads(args.threads)
+    peak = matmul_peak_gflops()
+    print(f"torch {torch.__version__}, {args.threads} thread(s) from here on; float32 matmul peak (2048 x 2048): "
+          f"{peak:.1f} GFLOP/s")
+
+    for chunk in [int(c) for c in args.chunks.split(",")]:
+        rows = measure_cells(grid, cells, args.steps, chunk)
+        print(f"\nparity grid cells ({args.steps} steps each, 45 models = 5 weight decays x 9 seeds, "
+              f"{chunk} model(s) per train_many call):")
+        print(f"  {'cell (H, N)':<14}{'seconds':>9}{'model-steps/s':>15}{'GFLOP/s':>9}{'% peak':>8}{'20k-step cell':>15}")
+        for r in rows:
+            g = r["flops"] / r["seconds"] / 1e9
+            full_s = r["seconds"] * grid.base.steps / args.steps
+            print(f"  {str(r['cell']):<14}{r['seconds']:>9.2f}{r['model_steps'] / r['seconds']:>15.0f}{g:>9.1f}"
+                  f"{100 * g / peak:>7.1f}%{full_s / 60:>13.1f} m")
+        tot_s = sum(r["seconds"] for r in rows)
+        tot_f = sum(r["flops"] for r in rows)
+        print(f"  sampled cells together: {sum(r['model_steps'] for r in rows) / tot_s:.0f} model-steps/s, "
+              f"{tot_f / tot_s / 1e9:.1f} GFLOP/s = {100 * tot_f / tot_s / 1e9 / peak:.1f}% of peak")
+        a, rate = fit_time_per_step(rows, args.steps)
+        est = 0.0
+        grid_flops = 0.0
+        for h, n in all_cells:
+            cfg = dataclasses.replace(grid.base, hidden_size=h, n_train=n)
+            f = 45 * sweep.training_flops(cfg)
+            grid_flops += f
+            est += a * grid.base.steps + f / rate
+        print(f"  full grid: {grid_flops / 1e12:.0f} TFLOP of matmuls; fit: {a * 1e3:.2f} ms fixed per step + "
+              f"{rate / 1e9:.1f} GFLOP/s")
+        print(f"  estimated time of the 1,125 runs: {est / 3600:.2f} h on {args.threads} thread(s), "
+              f"{grid_flops / est / 1e9:.1f} GFLOP/s = {100 * grid_flops / est / 1e9 / peak:.1f}% of peak "
+              f"(90 min needs {grid_flops / 5400 / 1e9:.0f} GFLOP/s = "
+              f"{100 * grid_flops / 5400 / 1e9 / peak:.0f}% of this peak)")
+
+    if args.seed_batch:
+        m = modadd_throughput(args.seed_batch, args.seed_steps)
+        print(f"\nseed sweep (PAIR_MODADD, batches of {args.seed_batch}, {args.seed_steps} steps): "
+              f"{m['model_steps_per_s']:.0f} model-steps/s, {m['gflops']:.1f} GFLOP/s "
+              f"({100 * m['gflops'] / peak:.1f}% of peak); 90 seeds x 50k steps ~ {m['hours_per_90']:.2f} h, "
+              f"450 seeds ~ {m['hours_per_450']:.2f} h")
+    if args.kernels:
+        kernels()
+
+
+if __name__ == "__main__":
+    main()
