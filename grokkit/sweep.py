@@ -452,6 +452,18 @@ class SweepResults:
         out = values.reshape(self.grid.n_seeds, *lens, *values.shape[1:])
         return np.moveaxis(out, 0, len(lens))
 
+    def done_cells(self) -> list[dict[str, Any]]:
+        """The batch_by combinations (e.g. hidden size, train size) whose runs are all done."""
+        by = self.grid.batch_by
+        if not by:
+            return []
+        cells: dict[tuple, bool] = {}
+        for r in range(self.n_runs):
+            c = self.grid.combo(r)
+            key = tuple(_py(c[f]) for f in by)
+            cells[key] = cells.get(key, True) and bool(self.done[r])
+        return [dict(zip(by, k)) for k, ok in cells.items() if ok]
+
     # -------------------------------------------------------------- classes
     def classes(self, min_loss: float = analysis.DEFAULT_MIN_LOSS,
                 max_ratio: float = analysis.DEFAULT_MAX_RATIO) -> np.ndarray:
@@ -522,6 +534,7 @@ class SweepResults:
             "losses": "ordinary cross-entropy; divide by n_classes for the article's scale",
             "stored_class_thresholds": {"min_loss": analysis.DEFAULT_MIN_LOSS, "max_ratio": analysis.DEFAULT_MAX_RATIO},
             "class_counts": self.class_counts(),
+            "done_cells": self.done_cells(),
             "batch_by": list(self.grid.batch_by), "max_batch": self.grid.max_batch,
             "train_chunk": self.grid.train_chunk,
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

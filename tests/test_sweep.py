@@ -386,6 +386,8 @@ def test_summary_compares_with_the_explorable_and_flags_partial_results(tmp_path
     assert "435" in text and "152" in text and "PARTIAL" not in text
     partial = sweep.run_sweep("demo", tmp_path / "part", progress=False, max_batches=1)
     assert not partial.complete and "PARTIAL" in sweep.summary(partial)
+    assert partial.done_cells() == [{"n_train": 80}]
+    assert json.loads(partial.path.with_suffix(".json").read_text())["done_cells"] == [{"n_train": 80}]
     c = sweep.parity_comparison(partial)
     assert sum(c["overall"].values()) == partial.n_done == 6
     assert c["explorable_overall"] == {"fail": 152, "memorize": 390, "generalize": 148, "grok": 435}
