@@ -836,10 +836,19 @@ def _train_rows(grid: Grid, rows: list[int], device: str, progress: bool,
     return recs
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, parent: int) -> None:
+    import threading
+
     import torch
     torch.set_num_threads(threads)
     tune_allocator()
+
+    def exit_with_parent() -> None:  # a killed sweep must not leave workers training for nothing
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(1.0)
+    threading.Thread(target=exit_with_parent, daemon=True).start()
 
 
 def run_sweep(grid: Grid | str, out: str | os.PathLike, device: str = "cpu", n_seeds: int | None = None,
@@ -917,7 +926,7 @@ def _run_parallel(res: SweepResults, base: Path, batches: list[list[int]], devic
     # they wait (with spinning threads a busy machine runs torch tens of times slower).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                initargs=(threads,)) as pool:
+                                initargs=(threads, os.getpid())) as pool:
         pending = {}
         queue = list(batches)
         try:

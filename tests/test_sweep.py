@@ -230,6 +230,32 @@ def test_parallel_workers_give_the_same_results(tmp_path, demo_full):
     _assert_same_results(sweep.SweepResults.load(tmp_path / "parallel"), demo_full)
 
 
+def test_workers_stop_when_the_sweep_process_is_killed(tmp_path, repo):
+    cmd = [sys.executable, "-m", "grokkit", "sweep", "demo", "--seeds", "200", "--jobs", "2",
+           "--out", str(tmp_path / "orphans"), "--quiet"]
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(repo)}, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        deadline = time.time() + 300
+        while len(workers) < 3 and proc.poll() is None and time.time() < deadline:  # 2 workers + tracker
+            time.sleep(0.2)
+            out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
+            workers = [int(p) for p in out.split()]
+        assert proc.poll() is None and workers, "the sweep ended before its workers could be seen"
+        time.sleep(1.0)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.time() + 30
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.5)
+        alive = [p for p in workers if Path(f"/proc/{p}").exists() and
+                 "zombie" not in Path(f"/proc/{p}/status").read_text().lower()]
+    assert not alive, f"workers {alive} outlived the killed sweep"
+
+
 def test_more_seeds_extend_the_results_and_fewer_keep_them(tmp_path, count_training):
     out = tmp_path / "grow"
     two = sweep.run_sweep("demo", out, n_seeds=2, progress=False)
