@@ -163,7 +163,8 @@ def main() -> None:
         rows = measure_cells(grid, cells, args.steps, chunk)
         print(f"\nparity grid cells ({args.steps} steps each, 45 models = 5 weight decays x 9 seeds, "
               f"{chunk} model(s) per train_many call):")
-        print(f"  {'cell (H, N)':<14}{'seconds':>9}{'model-steps/s':>15}{'GFLOP/s':>9}{'% peak':>8}{'20k-step cell':>15}")
+        print(f"  {'cell (H, N)':<14}{'seconds':>9}{'model-steps/s':>15}{'GFLOP/s':>9}{'% peak':>8}"
+              f"{'20k-step cell':>15}")
         for r in rows:
             g = r["flops"] / r["seconds"] / 1e9
             full_s = r["seconds"] * grid.base.steps / args.steps

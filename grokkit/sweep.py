@@ -92,7 +92,8 @@ class Grid:
         names = [f for f, _ in axes]
         for f, values in axes:
             if f not in fields:
-                raise SweepError(f"axis {f!r} is not a field of {type(self.base).__name__}: allowed are {sorted(fields)}")
+                raise SweepError(f"axis {f!r} is not a field of {type(self.base).__name__}: "
+                                 f"allowed are {sorted(fields)}")
             if f in _NOT_AXES:
                 raise SweepError(f"axis {f!r} is not allowed: {_NOT_AXES} are fixed for a grid (use n_seeds for seeds)")
             if not values or len(set(values)) != len(values):
@@ -104,7 +105,8 @@ class Grid:
                 raise SweepError(f"batch_by field {f!r} is not an axis: axes are {names}")
         for name, v in (("n_seeds", self.n_seeds), ("first_seed", self.first_seed)):
             if not isinstance(v, int) or isinstance(v, bool) or v < (1 if name == "n_seeds" else 0):
-                raise SweepError(f"Grid.{name} = {v!r} is not allowed: it must be an integer >= {1 if name == 'n_seeds' else 0}")
+                least = 1 if name == "n_seeds" else 0
+                raise SweepError(f"Grid.{name} = {v!r} is not allowed: it must be an integer >= {least}")
         for name in ("max_batch", "train_chunk"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
@@ -330,7 +332,8 @@ class SweepResults:
         new = SweepResults.empty(grid)
         keep = min(self.grid.n_runs, grid.n_runs)
         if self.done[keep:].any():
-            raise SweepError(f"cannot drop seeds from {self.grid.name!r}: runs beyond seed index {n_seeds - 1} are done")
+            raise SweepError(f"cannot drop seeds from {self.grid.name!r}: "
+                             f"runs beyond seed index {n_seeds - 1} are done")
         for k, v in self.arrays.items():
             if k != "steps" and k in new.arrays:
                 new.arrays[k][:keep] = v[:keep]
@@ -815,7 +818,7 @@ def tune_allocator() -> bool:
         import ctypes
         libc = ctypes.CDLL("libc.so.6")
         M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-        ok = libc.mallopt(M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(M_TRIM_THRESHOLD, 1 << 31)
+        ok = libc.mallopt(M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1)
         return bool(ok)
     except (OSError, AttributeError):
         return False
@@ -1087,7 +1090,8 @@ def summary(res: SweepResults | str, min_loss: float = analysis.DEFAULT_MIN_LOSS
         lines.append(f"{'class':<11}{'here':>7}{'%':>7}   {'explorable':>10}{'%':>7}")
         for k in analysis.CLASSES:
             ours, theirs = c["overall"][k], EXPLORABLE_PARITY_COUNTS[k]
-            lines.append(f"{k:<11}{ours:>7}{100 * ours / n:>7.1f}   {theirs:>10}{100 * theirs / EXPLORABLE_PARITY_RUNS:>7.1f}")
+            lines.append(f"{k:<11}{ours:>7}{100 * ours / n:>7.1f}   "
+                         f"{theirs:>10}{100 * theirs / EXPLORABLE_PARITY_RUNS:>7.1f}")
         lines.append("per weight decay (here; explorable where published, of 225 runs):")
         lines.append(f"{'wd':<6}{'runs':>6}" + "".join(f"{k:>12}" for k in analysis.CLASSES))
         for wd, counts in c["by_weight_decay"].items():
