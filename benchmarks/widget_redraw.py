@@ -1,6 +1,6 @@
 """How long one slider move takes to redraw each grokkit widget (target: < 150 ms).
 
-    .venv/bin/python benchmarks/widget_redraw.py [--moves 12]
+    .venv/bin/python benchmarks/widget_redraw.py [--moves 12] [--cache DIR]
 
 Trains three small runs with the explorable's shapes (p = 67, 24 neurons, 101 snapshots;
 parity with 128 neurons and 201 snapshots; five neurons), builds every widget, moves its
@@ -28,8 +28,8 @@ import grokkit  # noqa: E402
 from grokkit import plots, widgets  # noqa: E402
 
 
-def train_runs() -> dict[str, grokkit.Run]:
-    """Runs with the figures' real shapes, short enough to train in seconds."""
+def train_runs(cache: str | None = None) -> dict[str, grokkit.Run]:
+    """Runs with the figures' real shapes, short enough to train in seconds (kept in ``cache`` if given)."""
     cfgs = {
         "modadd": replace(grokkit.PAIR_MODADD, embed_size=64, lr=3e-3, steps=4000, log_every=40, save_every=40),
         "parity": replace(grokkit.PAIR_PARITY, steps=2000, save_every=10),
@@ -37,9 +37,16 @@ def train_runs() -> dict[str, grokkit.Run]:
     }
     runs = {}
     for name, cfg in cfgs.items():
+        path = os.path.join(cache, f"bench_{name}") if cache else None
+        if path and os.path.exists(path + ".npz"):
+            runs[name] = grokkit.Run.load(path)
+            if runs[name].config == cfg:
+                continue
         t = time.perf_counter()
         runs[name] = grokkit.train(cfg, progress=False)
         print(f"trained {name:7s} in {time.perf_counter() - t:5.1f} s: {runs[name]!r}", file=sys.stderr)
+        if path:
+            runs[name].save(path)
     return runs
 
 
@@ -78,9 +85,10 @@ def slider_moves(slider, n: int) -> list:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--moves", type=int, default=12)
+    ap.add_argument("--cache", help="folder to keep the trained runs in between invocations")
     args = ap.parse_args()
     n = args.moves
-    runs = train_runs()
+    runs = train_runs(args.cache)
     m, par, five = runs["modadd"], runs["parity"], runs["five"]
     rows = []
     for fn in (plots.curves, plots.weights, plots.waves, plots.dft, plots.frequency_stars):

@@ -49,13 +49,14 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from typing import Any, Callable, Mapping, Sequence
 
 import matplotlib
 import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
@@ -91,38 +92,74 @@ ANIMATION_DPI = 60
 _STATE = "_grokkit_state"
 
 
-def new_figure(figsize: tuple[float, float] = (8.0, 3.2)) -> Figure:
-    """A pyplot-free Figure with an Agg canvas and constrained layout."""
-    fig = Figure(figsize=figsize, layout="constrained")
+def new_figure(figsize: tuple[float, float] = (8.0, 3.2), layout: str | None = "constrained") -> Figure:
+    """A pyplot-free Figure with an Agg canvas (constrained layout unless layout=None)."""
+    fig = Figure(figsize=figsize, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
-def to_png(fig: Figure, dpi: float | None = None) -> bytes:
-    """The figure rendered as PNG bytes at ``dpi`` (default: the figure's), with one draw.
+def _encode(fig: Figure) -> bytes:
+    """The Agg canvas's current pixels as PNG bytes (fast zlib level)."""
+    from PIL import Image
 
-    ``savefig`` draws twice when a layout engine is set; drawing the Agg canvas once and
-    encoding its buffer (fast zlib level) is what keeps widget redraws quick.
+    w, h = fig.canvas.get_width_height(physical=True)
+    img = Image.frombuffer("RGBA", (w, h), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _blit(fig: Figure, st: dict) -> bytes:
+    """Draw only the changing artists over a cached background, then encode.
+
+    The background (everything but ``st['dynamic']``) is drawn again whenever the dpi, the
+    size or ``st['token']`` (e.g. axis limits) changes.
+    """
+    canvas, dynamic = fig.canvas, st["dynamic"]
+    key = (fig.dpi, canvas.get_width_height(physical=True), st["token"])
+    if st["bg"] is None or st["bg_key"] != key:
+        for a in dynamic:
+            a.set_animated(True)
+        try:
+            canvas.draw()
+        finally:
+            for a in dynamic:
+                a.set_animated(False)
+        st["bg"], st["bg_key"] = canvas.copy_from_bbox(fig.bbox), key
+    else:
+        canvas.restore_region(st["bg"])
+    renderer = canvas.get_renderer()
+    for a in dynamic:
+        if a.get_visible():
+            a.draw(renderer)
+    return _encode(fig)
+
+
+def to_png(fig: Figure, dpi: float | None = None) -> bytes:
+    """The figure rendered as PNG bytes at ``dpi`` (default: the figure's).
+
+    One draw of the Agg canvas (``savefig`` draws twice when a layout engine is set). A
+    figure that a plot function has redrawn in place, at its own dpi, is blitted: only
+    the artists that change with the step (or a, b, ...) are drawn over a cached
+    background, which is what keeps widget redraws quick.
     """
     if not isinstance(fig.canvas, FigureCanvasAgg):
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi or fig.dpi)
         return buf.getvalue()
-    from PIL import Image
-
+    st = getattr(fig, _STATE, None)
+    if (dpi is None or dpi == fig.dpi) and st is not None and st["frozen"] and st["dynamic"]:
+        return _blit(fig, st)
     old_dpi = fig.dpi
     if dpi is not None and dpi != old_dpi:
         fig.set_dpi(dpi)
     try:
         fig.canvas.draw()
-        w, h = fig.canvas.get_width_height(physical=True)
-        img = Image.frombuffer("RGBA", (w, h), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buf = io.BytesIO()
-        img.save(buf, format="PNG", compress_level=1)
+        return _encode(fig)
     finally:
         if fig.dpi != old_dpi:
             fig.set_dpi(old_dpi)
-    return buf.getvalue()
 
 
 def _primitive(x: Any) -> bool:
@@ -139,13 +176,16 @@ def _same_key(k1: tuple, k2: tuple) -> bool:
     return all(a is b or (_primitive(a) and _primitive(b) and a == b) for a, b in zip(k1, k2))
 
 
-def _begin(fig: Figure | None, key: tuple, figsize: tuple[float, float],
-           ax: Any = None) -> tuple[Figure, dict, bool]:
+def _begin(fig: Figure | None, key: tuple, figsize: tuple[float, float], ax: Any = None,
+           layout: str = "constrained") -> tuple[Figure, dict, bool]:
     """(figure, state, fresh): reuse a figure drawn with the same key, else (re)build it.
 
     The state dict lives on the figure (or on ``ax`` when the caller draws into its own
-    axes). After the first redraw of a reused figure its constrained layout is frozen,
-    so later redraws skip the layout pass.
+    axes). A plot function lists in ``state['dynamic']`` the artists it changes on a
+    redraw and may set ``state['token']`` to anything that changes the rest (axis limits).
+    After the first redraw of a reused figure its constrained layout is frozen, so later
+    redraws skip the layout pass and :func:`to_png` can blit. layout='fixed': the function
+    places its axes itself (no layout pass at all).
     """
     host = ax if ax is not None else fig
     old = getattr(host, _STATE, None) if host is not None else None
@@ -158,18 +198,64 @@ def _begin(fig: Figure | None, key: tuple, figsize: tuple[float, float],
         ax.clear()
         fig = ax.figure
     elif fig is None:
-        fig = new_figure(figsize)
+        fig = new_figure(figsize, layout=None if layout == "fixed" else "constrained")
     else:
         if old is not None and old.get("cid") is not None:
             fig.canvas.mpl_disconnect(old["cid"])
-        fig.clear()
-        if not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        with warnings.catch_warnings():        # clearing shared log axes warns about their limits
+            warnings.simplefilter("ignore", UserWarning)
+            fig.clear()
+        if layout == "fixed":
+            fig.set_layout_engine("none")
+        elif not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
             fig.set_layout_engine("constrained")
-    state: dict = {"key": key, "fig": fig, "drawn": False, "frozen": False, "cid": None}
+    state: dict = {"key": key, "fig": fig, "drawn": False, "frozen": layout == "fixed" and ax is None,
+                   "cid": None, "dynamic": [], "token": None, "bg": None, "bg_key": None}
     if ax is None:
         state["cid"] = fig.canvas.mpl_connect("draw_event", lambda _e: state.__setitem__("drawn", True))
     setattr(host if host is not None else fig, _STATE, state)
     return fig, state, True
+
+
+_NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def _nice(x: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) that is >= x.
+
+    Axis limits rounded up this way change only now and then while scrubbing, so the
+    cached background (ticks, labels) of a blitted figure can be reused.
+    """
+    if not np.isfinite(x) or x <= 0:
+        return 1.0
+    e = math.floor(math.log10(x))
+    m = x / 10.0 ** e
+    return next(n for n in _NICE_STEPS if m <= n * (1 + 1e-9)) * 10.0 ** e
+
+
+class _Bars:
+    """Vertical bars as one PolyCollection: one draw call, heights and colours set in place."""
+
+    def __init__(self, ax: Any, x: np.ndarray, width: float = 0.85, color: Any = BAR_COLOR, **kw: Any):
+        self.x = np.asarray(x, float)
+        self.width = width
+        self.heights = np.zeros(len(self.x))
+        self.collection = PolyCollection(self._verts(self.heights), facecolors=color, edgecolors="none", **kw)
+        ax.add_collection(self.collection)
+        ax.update_datalim([(self.x.min() - width, 0), (self.x.max() + width, 0)])
+
+    def _verts(self, h: np.ndarray) -> np.ndarray:
+        x0, x1, z = self.x - self.width / 2, self.x + self.width / 2, np.zeros_like(h)
+        return np.stack([np.stack(c, axis=1) for c in ((x0, z), (x0, h), (x1, h), (x1, z))], axis=1)
+
+    def set_heights(self, heights: np.ndarray) -> None:
+        """New bar heights."""
+        self.heights = np.asarray(heights, float)
+        self.collection.set_verts(self._verts(self.heights))
+
+    def set_colors(self, colors: Any) -> None:
+        """New face colours (one, or one per bar)."""
+        self.collection.set_facecolors(colors)
 
 
 def _step_of(run, step: int | None) -> int:
@@ -221,6 +307,11 @@ def _neuron_ticks(ax: Any, order: np.ndarray, axis: str = "x") -> None:
         ax.set_yticks(pos, lab, fontsize=7 if n > 16 else 8)
 
 
+def _spines(axes: Any) -> list:
+    """The spines of some axes (redrawn over their images when blitting)."""
+    return [sp for ax in np.atleast_1d(axes).ravel() for sp in ax.spines.values()]
+
+
 # ---------------------------------------------------------------- 1, 4, 6, 10, 14: curves
 
 def _draw_accuracy(ax: Any, run, st: dict, prefix: str) -> None:
@@ -235,6 +326,7 @@ def _draw_accuracy(ax: Any, run, st: dict, prefix: str) -> None:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.legend(loc="lower right", frameon=False)
     ax.grid(alpha=0.25)
+    st["dynamic"] += [st[prefix + "vline"], st[prefix + "dots"], ax.title]
 
 
 def _update_accuracy(ax: Any, run, st: dict, prefix: str, step: int | None) -> None:
@@ -266,6 +358,7 @@ def _draw_loss(ax: Any, run, st: dict, prefix: str, article_scale: bool) -> None
            xlim=(run.steps[0], run.steps[-1]))
     ax.legend(loc="upper right", frameon=False)
     ax.grid(alpha=0.25, which="major")
+    st["dynamic"] += [st[prefix + "vline"], st[prefix + "dots"], ax.title]
 
 
 def _update_loss(ax: Any, run, st: dict, prefix: str, step: int | None, article_scale: bool) -> None:
@@ -347,11 +440,12 @@ def weights(run, step: int | None = None, *, sort: bool = True, vmax: float | No
         for ax in axes:
             _neuron_ticks(ax, order)
         fig.colorbar(im_out, ax=axes, shrink=0.9, label="weight")
-        st.update(order=order, im_in=im_in, im_out=im_out)
+        st.update(order=order, im_in=im_in, im_out=im_out, title=fig.suptitle(" "))
+        st["dynamic"] += [im_in, im_out, *_spines(axes), st["title"]]
     W_in, W_out = run.weights_at(_step_of(run, step))
     st["im_in"].set_data(W_in[:, st["order"]])
     st["im_out"].set_data(W_out[st["order"], :].T)
-    fig.suptitle(f"collapsed weights at step {run.snapshot_steps[run.snapshot_index(_step_of(run, step))]:,}")
+    st["title"].set_text(f"collapsed weights at step {run.snapshot_steps[run.snapshot_index(_step_of(run, step))]:,}")
     return fig
 
 
@@ -391,14 +485,15 @@ def waves(run, step: int | None = None, *, min_strength: float | None = None, ma
         axes[-1, 1].set_xlabel("output c")
         axes[0, 0].set_xlim(0, p - 1)
         axes[0, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
-        st.update(lines=lines)
+        st.update(lines=lines, title=fig.suptitle(" "))
+        st["dynamic"] += [ln for _, row in lines for side in row for ln in side] + [st["title"]]
     W_in, W_out = run.weights_at(_step_of(run, step))
     for neurons, (row_in, row_out) in st["lines"]:
         for n, l_in, l_out in zip(neurons, row_in, row_out):
             l_in.set_ydata(W_in[:, n])
             l_out.set_ydata(W_out[n, :])
     s = run.snapshot_steps[run.snapshot_index(_step_of(run, step))]
-    fig.suptitle(f"each neuron's weights as a wave, grouped by key frequency (step {s:,})")
+    st["title"].set_text(f"each neuron's weights as a wave, grouped by key frequency (step {s:,})")
     return fig
 
 
@@ -440,12 +535,13 @@ def parity_weights(run, step: int | None = None, *, sort: bool = True, vmax: flo
         axes[1].set_xticklabels(["out"])
         fig.colorbar(im_in, ax=axes[0], shrink=0.9, label="input weight", location="left", pad=0.02)
         fig.colorbar(im_out, ax=axes[1], shrink=0.9, label="output weight")
-        st.update(order=order, im_in=im_in, im_out=im_out)
+        st.update(order=order, im_in=im_in, im_out=im_out, title=fig.suptitle(" "))
+        st["dynamic"] += [im_in, im_out, *_spines(axes), st["title"]]
     W_in, W_out = run.weights_at(_step_of(run, step))
     st["im_in"].set_data(W_in[:, st["order"]].T)
     st["im_out"].set_data(W_out[st["order"], :])
     s = run.snapshot_steps[run.snapshot_index(_step_of(run, step))]
-    fig.suptitle(f"sparse parity weights at step {s:,}: the first {run.config.k} digits decide the label")
+    st["title"].set_text(f"sparse parity weights at step {s:,}: the first {run.config.k} digits decide the label")
     return fig
 
 
@@ -484,6 +580,7 @@ def parity_trajectories(run, step: int | None = None, *, ylim: float | None = No
                     Line2D([], [], color=BIAS_COLOR, lw=2, label="bias")]
         ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False, ncol=len(handles))
         ax.set_title("every input weight during training")
+        st["dynamic"].append(st["vline"])
     s = _step_of(run, step)
     st["vline"].set_xdata([s, s])
     st["vline"].set_visible(step is not None)
@@ -576,6 +673,7 @@ def sweep_grid(classes: np.ndarray, weight_decays: Sequence[float], hidden_sizes
         if title:
             fig.suptitle(title)
         st.update(dots=dots, boxes=boxes, legend=leg)
+        st["dynamic"] += [*dots, *boxes, leg]
     flat = classes.reshape(n_wd, -1)
     rgba = {c: mcolors.to_rgba(CLASS_COLORS[c]) for c in analysis.CLASSES}
     rgba[""] = (1.0, 1.0, 1.0, 0.0)
@@ -615,6 +713,7 @@ def cell_losses(steps: np.ndarray, train_loss: np.ndarray, test_loss: np.ndarray
                            Line2D([], [], color=TEST_COLOR, label="test")], loc="upper right", frameon=False)
         ax.grid(alpha=0.25)
         st["ax"] = ax
+        st["dynamic"] += [*st["train"], *st["test"], ax.title]
     lo, hi = ylim
     for line, y in zip(st["train"], tr):
         line.set_data(steps, np.clip(y, lo, hi))
@@ -768,7 +867,8 @@ def _circular_params(run, step: int | None) -> tuple[np.ndarray, np.ndarray]:
 def five_neuron_weights(run, step: int | None = None, *, fig: Figure | None = None) -> Figure:
     """The in-projection (hidden) and out-projection (out) as cos/sin x neuron heatmaps (figure 11).
 
-    As in the explorable, the colour scale is rescaled at every step to the largest |weight|.
+    As in the explorable, the colour scale follows the weights: at every step it is rescaled
+    to a round number just above the largest |weight|.
     """
     hid, out = _circular_params(run, step)
     fig, st, fresh = _begin(fig, ("five_neuron_weights", run), (8.0, 2.8))
@@ -783,13 +883,17 @@ def five_neuron_weights(run, step: int | None = None, *, fig: Figure | None = No
             ax.set(title=name, xlabel="neuron")
             fig.colorbar(im, ax=ax, shrink=0.9, label="weight")
             ims.append(im)
-        st["ims"] = ims
+        st.update(ims=ims, title=fig.suptitle(" "))
+        st["dynamic"] += [*ims, *_spines(axes), st["title"]]
+    lims = []
     for im, w in zip(st["ims"], (hid, out)):
-        m = max(float(np.abs(w).max()), 1e-9)
+        m = _nice(float(np.abs(w).max()))
         im.set_data(w)
         im.set_clim(-m, m)
+        lims.append(m)
+    st["token"] = tuple(lims)
     s = run.snapshot_steps[run.snapshot_index(_step_of(run, step))]
-    fig.suptitle(f"the {hid.shape[1]} neurons' weights at step {s:,} (colours rescaled each step)")
+    st["title"].set_text(f"the {hid.shape[1]} neurons' weights at step {s:,} (colour scale follows the weights)")
     return fig
 
 
@@ -805,7 +909,7 @@ def five_neuron_circles(run, step: int | None = None, *, connect: bool = False,
 
     connect=True joins the neurons in the angle order of their final in-projections:
     a polygon on the left, and on the right a star, because the out-projection turns
-    twice as fast. Axes are +-1.2 x the largest |weight| at each step.
+    twice as fast. Axes follow the weights (about 1.2 x the largest |weight|, rounded up).
     """
     hid, out = _circular_params(run, step)
     fig, st, fresh = _begin(fig, ("five_neuron_circles", run, connect), (8.0, 4.0))
@@ -826,17 +930,21 @@ def five_neuron_circles(run, step: int | None = None, *, connect: bool = False,
             ax.set(title=name + (" (joined in angle order)" if connect else ""), xlabel="cos weight",
                    ylabel="sin weight")
             ax.set_aspect("equal")
-        st.update(order=order, pts=pts, links=links, labels=labels, axes=axes)
+        st.update(order=order, pts=pts, links=links, labels=labels, axes=axes, title=fig.suptitle(" "))
+        st["dynamic"] += [*pts, *links, *[t for ts in labels for t in ts], st["title"]]
+    lims = []
     for k, w in enumerate((hid, out)):
         xy = w[:2].T
         st["pts"][k].set_offsets(xy)
         st["links"][k].set_data(xy[st["order"], 0], xy[st["order"], 1])
         for i, t in enumerate(st["labels"][k]):
             t.xy = (xy[i, 0], xy[i, 1])
-        m = 1.2 * max(float(np.abs(xy).max()), 1e-9)
+        m = _nice(1.2 * float(np.abs(xy).max()))
         st["axes"][k].set(xlim=(-m, m), ylim=(-m, m))
+        lims.append(m)
+    st["token"] = tuple(lims)
     s = run.snapshot_steps[run.snapshot_index(_step_of(run, step))]
-    fig.suptitle(f"{H} neurons on the circle at step {s:,}")
+    st["title"].set_text(f"{H} neurons on the circle at step {s:,}")
     return fig
 
 
@@ -873,11 +981,12 @@ def dft(run, step: int | None = None, *, sort: bool = True, vmax: float | None =
             _neuron_ticks(ax, order, "y")
         _frequency_ticks(axes[1], p)
         fig.colorbar(ims[0], ax=axes, shrink=0.9, label="Fourier coefficient")
-        st.update(c_in=c_in, c_out=c_out, order=order, ims=ims)
+        st.update(c_in=c_in, c_out=c_out, order=order, ims=ims, title=fig.suptitle(" "))
+        st["dynamic"] += [*ims, *_spines(axes), st["title"]]
     i = run.snapshot_index(_step_of(run, step))
     st["ims"][0].set_data(st["c_in"][i][:, st["order"]].T)
     st["ims"][1].set_data(st["c_out"][i][:, st["order"]].T)
-    fig.suptitle(f"each neuron in the Fourier basis at step {run.snapshot_steps[i]:,}")
+    st["title"].set_text(f"each neuron in the Fourier basis at step {run.snapshot_steps[i]:,}")
     return fig
 
 
@@ -886,7 +995,8 @@ def frequency_stars(run, step: int | None = None, *, min_strength: float | None 
     """Per key frequency k, each neuron's (cos k, sin k) coefficients as points joined in phase order (figure 17).
 
     Top row W_in, bottom row W_out; groups and order from the final snapshot. The dashed
-    circle has the points' mean length; axes are +-1.2 x the longest at each step.
+    circle has the points' mean length; axes are +-1.2 x the longest at each step (no ticks:
+    the shape matters, not the scale).
     """
     _need(run, "modadd", "frequency_stars()")
     fig, st, fresh = _begin(fig, ("frequency_stars", run, min_strength, max_groups), (9.0, 4.5))
@@ -909,14 +1019,20 @@ def frequency_stars(run, step: int | None = None, *, min_strength: float | None 
                 texts = [ax.annotate(str(n), (0, 0), xytext=(3, 3), textcoords="offset points", fontsize=7)
                          for n in ns]
                 ax.set_aspect("equal")
-                ax.tick_params(labelsize=6)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.axhline(0, color="#eeeeee", lw=0.6, zorder=0)
+                ax.axvline(0, color="#eeeeee", lw=0.6, zorder=0)
                 ax.set_title(f"{name}, frequency {k}", fontsize=9)
                 if j == 0:
                     ax.set_ylabel("sin k coefficient", fontsize=8)
                 if r == 1:
                     ax.set_xlabel("cos k coefficient", fontsize=8)
                 artists.append((ax, k, ns, r, line, pts, ring, texts))
-        st.update(artists=artists, c_in=fourier.dft_in(run.W_in), c_out=fourier.dft_out(run.W_out))
+        st.update(artists=artists, c_in=fourier.dft_in(run.W_in), c_out=fourier.dft_out(run.W_out),
+                  title=fig.suptitle(" "))
+        st["dynamic"] += [a for _, _, _, _, line, pts, ring, texts in artists for a in (line, pts, ring, *texts)]
+        st["dynamic"].append(st["title"])
     i = run.snapshot_index(_step_of(run, step))
     for ax, k, ns, r, line, pts, ring, texts in st["artists"]:
         c = (st["c_in"] if r == 0 else st["c_out"])[i]
@@ -929,8 +1045,8 @@ def frequency_stars(run, step: int | None = None, *, min_strength: float | None 
         for t, pt in zip(texts, xy):
             t.xy = (pt[0], pt[1])
         m = 1.2 * max(float(norms.max()), 1e-9)
-        ax.set(xlim=(-m, m), ylim=(-m, m))
-    fig.suptitle(f"neurons of each key frequency in its cos/sin plane, step {run.snapshot_steps[i]:,}")
+        ax.set(xlim=(-m, m), ylim=(-m, m))           # no ticks: the background does not change
+    st["title"].set_text(f"neurons of each key frequency in its cos/sin plane, step {run.snapshot_steps[i]:,}")
     return fig
 
 
@@ -941,6 +1057,8 @@ def logits(run, step: int | None = None, a: int = DEFAULT_A, b: int = DEFAULT_B,
     """The logits for inputs a and b from each key-frequency group alone (other neurons masked) and from all (figure 18).
 
     The bar of the right answer (a + b) mod p is dark; each panel's title says what it predicts.
+    A panel's y range is the largest |logit| of its neurons over all pairs at that step, so
+    moving a and b changes only the bars.
     """
     _need(run, "modadd", "logits()")
     p = run.config.p
@@ -954,38 +1072,46 @@ def logits(run, step: int | None = None, a: int = DEFAULT_A, b: int = DEFAULT_B,
         panels = groups + [("all neurons", list(range(run.W_in.shape[-1])))]
         fig.set_size_inches(9.0, 0.9 + 1.25 * len(panels))
         axes = np.atleast_1d(fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0])
-        bars = []
-        for ax, (label, ns) in zip(axes, panels):
-            bars.append(ax.bar(np.arange(p), np.zeros(p), width=0.85, color=BAR_COLOR))
+        bars, titles = [], []
+        for ax in axes:
+            bars.append(_Bars(ax, np.arange(p)))
             ax.axhline(0, color="#999999", lw=0.6)
             ax.set_ylabel("logit", fontsize=8)
             ax.tick_params(labelsize=7)
+            titles.append(ax.set_title(" ", fontsize=9, loc="left"))
         axes[-1].set_xlabel("output c")
         axes[-1].set_xlim(-0.7, p - 0.3)
         masks = np.zeros((len(panels), run.W_in.shape[-1]))
         for j, (_, ns) in enumerate(panels):
             masks[j, ns] = 1.0
-        st.update(panels=panels, axes=axes, bars=bars, masks=masks, answer=None)
-    W_in, W_out = run.weights_at(_step_of(run, step))
-    pre = W_in[a] + W_in[b]
-    h = np.maximum(pre, 0.0) if run.config.activation == "relu" else pre * pre
-    values = (st["masks"] * h) @ W_out                                  # (panels, p)
+        st.update(panels=panels, axes=axes, bars=bars, masks=masks, titles=titles, title=fig.suptitle(" "),
+                  limits={})
+        st["dynamic"] += [b_.collection for b_ in bars] + titles + [st["title"]]
+    i = run.snapshot_index(_step_of(run, step))
+    W_in, W_out = run.W_in[i], run.W_out[i]
+    act = (lambda x: np.maximum(x, 0.0)) if run.config.activation == "relu" else (lambda x: x * x)
+    values = (st["masks"] * act(W_in[a] + W_in[b])) @ W_out                # (panels, p)
+    if i not in st["limits"]:         # per panel: the largest |logit| over all pairs at this snapshot
+        H = W_in.shape[1]
+        h_all = act(W_in[:, None, :] + W_in[None, :, :]).reshape(-1, H)
+        st["limits"][i] = [_nice(1.05 * float(np.abs((h_all * m) @ W_out).max())) for m in st["masks"]]
     answer = (a + b) % p
-    for ax, bars, (label, ns), v in zip(st["axes"], st["bars"], st["panels"], values):
-        for rect, y in zip(bars, v):
-            rect.set_height(y)
-        if st["answer"] is not None:
-            bars[st["answer"]].set_color(BAR_COLOR)
-        bars[answer].set_color(ANSWER_COLOR)
-        lo, hi = float(min(v.min(), 0)), float(max(v.max(), 0))
-        pad = 0.08 * (hi - lo) or 1.0
-        ax.set_ylim(lo - pad, hi + pad)
+    colors = [BAR_COLOR] * p
+    colors[answer] = ANSWER_COLOR
+    lims = []
+    for ax, bars, title, (label, ns), v in zip(st["axes"], st["bars"], st["titles"], st["panels"], values):
+        bars.set_heights(v)
+        bars.set_colors(colors)
+        m = st["limits"][i][len(lims)]
+        ax.set_ylim(-m, m)
+        lims.append(m)
         pred = int(np.argmax(v))
         who = label if label == "all neurons" else f"{label} (neurons {', '.join(map(str, ns))})"
-        ax.set_title(f"{who}: predicts {pred}" + (" ✓" if pred == answer else ""), fontsize=9, loc="left")
-    st["answer"] = answer
+        title.set_text(f"{who}: predicts {pred}" + (" ✓" if pred == answer else ""))
+    st["token"] = tuple(lims)
     s = run.snapshot_steps[run.snapshot_index(_step_of(run, step))]
-    fig.suptitle(f"logits for a = {a}, b = {b} at step {s:,}; the right answer {a} + {b} mod {p} = {answer} is dark")
+    st["title"].set_text(f"logits for a = {a}, b = {b} at step {s:,}; "
+                         f"the right answer {a} + {b} mod {p} = {answer} is dark")
     return fig
 
 
@@ -997,73 +1123,80 @@ def construction(N: int = 5, p: int = 67, a: int = DEFAULT_A, b: int = DEFAULT_B
 
     Panels: the embedding circle with the in-projections; each neuron's projection before
     and after the activation; the out-projections (scaled by the activations), their sum
-    and the unembedding circle; the logits, with the accuracy over all p*p pairs.
+    and the unembedding circle; the logits, with the accuracy over all p*p pairs. Scales
+    are fixed for given N, p and activation (the largest output over all pairs), so that
+    moving a and b only moves the data.
     """
     s = _construction.construction_state(N, p, a, b, activation, offset)
-    acc = _construction.construction_accuracy(N, p, activation, offset)
-    fig, st, fresh = _begin(fig, ("construction", N, p, activation, offset), (13.0, 3.6))
+    fig, st, fresh = _begin(fig, ("construction",), (13.0, 3.8), layout="fixed")
     if fresh:
+        fig.subplots_adjust(left=0.055, right=0.99, bottom=0.14, top=0.8, wspace=0.32)
         axes = fig.subplots(1, 4, width_ratios=[1, 1, 1, 1.5])
         ax_e, ax_p, ax_o, ax_l = axes
-        ax_e.scatter(s.embed[:, 0], s.embed[:, 1], s=6, color="#bbbbbb", zorder=1)
-        for i, u in enumerate(s.in_proj):
-            ax_e.annotate("", xy=(u[0] * 0.8, u[1] * 0.8), xytext=(0, 0),
-                          arrowprops=dict(arrowstyle="->", color="#555555", lw=1))
-            ax_e.annotate(str(i), (u[0] * 0.9, u[1] * 0.9), ha="center", va="center", fontsize=7, color="#555555")
         st["pt_a"] = ax_e.scatter([0], [0], s=50, color=A_COLOR, zorder=3, label="a")
         st["pt_b"] = ax_e.scatter([0], [0], s=50, color=B_COLOR, zorder=3, label="b")
         ax_e.legend(loc="lower right", fontsize=7, frameon=False, handletextpad=0.1)
         ax_e.set(xlim=(-1.25, 1.25), ylim=(-1.25, 1.25), title="embedding, in-projections",
                  xlabel="cos", ylabel="sin")
         ax_e.set_aspect("equal")
-        x = np.arange(N)
-        st["bars_pre"] = ax_p.bar(x - 0.2, np.zeros(N), width=0.4, color="#dddddd", edgecolor="#777777",
-                                  label="projection")
-        st["bars_act"] = ax_p.bar(x + 0.2, np.zeros(N), width=0.4, color="#555555", label=activation)
         ax_p.axhline(0, color="#999999", lw=0.6)
-        top = 4.0 if activation == "square" else 2.0
-        ax_p.set(xticks=x, xlabel="neuron", ylim=(-2.1, top + 0.1), title=f"in-projection → {activation}")
-        ax_p.legend(loc="upper right", fontsize=7, frameon=False)
-        st["unembed"] = ax_o.scatter(s.embed[:, 0], s.embed[:, 1], s=6, color="#bbbbbb", zorder=1)
-        st["quiver"] = ax_o.quiver(np.zeros(N), np.zeros(N), np.zeros(N), np.zeros(N), angles="xy",
-                                   scale_units="xy", scale=1, color="#888888", width=0.008, zorder=2)
+        ax_p.set(xlabel="neuron")
         st["sum"] = ax_o.quiver([0], [0], [0], [0], angles="xy", scale_units="xy", scale=1, color=ANSWER_COLOR,
                                 width=0.014, zorder=3)
         st["pt_c"] = ax_o.scatter([0], [0], s=60, facecolor="none", edgecolor=ANSWER_COLOR, lw=1.5, zorder=4)
         ax_o.set(title="out-projections and their sum", xlabel="cos", ylabel="sin")
         ax_o.set_aspect("equal")
-        st["bars_logit"] = ax_l.bar(np.arange(p), np.zeros(p), width=0.85, color=BAR_COLOR)
         ax_l.axhline(0, color="#999999", lw=0.6)
-        ax_l.set(xlabel="output c", ylabel="logit", xlim=(-0.7, p - 0.3))
-        st.update(axes=axes, answer=None)
+        ax_l.set(xlabel="output c", ylabel="logit")
+        st.update(axes=axes, params=None, parts=[], title=fig.suptitle(" "), logit_title=ax_l.set_title(" "))
     ax_e, ax_p, ax_o, ax_l = st["axes"]
+    params = (int(N), int(p), activation, float(offset))
+    if st["params"] != params:             # N, p or the activation changed: rebuild what depends on them
+        for artist in st["parts"]:
+            artist.remove()
+        outs = _construction.construction_outputs(N, p, activation, offset)
+        top_act = 4.0 if activation == "square" else 2.0
+        radius = max(float(np.hypot(outs[..., 0], outs[..., 1]).max()), top_act)
+        parts = [ax_e.scatter(s.embed[:, 0], s.embed[:, 1], s=6, color="#bbbbbb", zorder=1)]
+        for i, u in enumerate(s.in_proj):
+            parts.append(ax_e.annotate("", xy=(u[0] * 0.8, u[1] * 0.8), xytext=(0, 0),
+                                       arrowprops=dict(arrowstyle="->", color="#555555", lw=1)))
+            parts.append(ax_e.annotate(str(i), (u[0] * 0.9, u[1] * 0.9), ha="center", va="center", fontsize=7,
+                                       color="#555555"))
+        x = np.arange(N)
+        bars_pre = _Bars(ax_p, x - 0.2, width=0.4, color="#dddddd", label="projection")
+        act_name = "ReLU" if activation == "relu" else "x²"
+        bars_act = _Bars(ax_p, x + 0.2, width=0.4, color="#555555", label=act_name)
+        ax_p.set(xticks=x, xlim=(-0.7, N - 0.3), ylim=(-2.1, top_act + 0.1), title=f"in-projection → {act_name}")
+        ax_p.legend(loc="upper right", fontsize=7, frameon=False)
+        parts.append(ax_o.scatter(s.embed[:, 0] * radius, s.embed[:, 1] * radius, s=6, color="#bbbbbb", zorder=1))
+        quiver = ax_o.quiver(np.zeros(N), np.zeros(N), np.zeros(N), np.zeros(N), angles="xy", scale_units="xy",
+                             scale=1, color="#888888", width=0.008, zorder=2)
+        ax_o.set(xlim=(-1.2 * radius, 1.2 * radius), ylim=(-1.2 * radius, 1.2 * radius))
+        bars_logit = _Bars(ax_l, np.arange(p))
+        ax_l.set(xlim=(-0.7, p - 0.3), ylim=(-1.08 * radius, 1.08 * radius))
+        parts += [bars_pre.collection, bars_act.collection, quiver, bars_logit.collection]
+        st.update(params=params, parts=parts, radius=radius, quiver=quiver, bars_pre=bars_pre, bars_act=bars_act,
+                  bars_logit=bars_logit, acc=_construction.construction_accuracy(N, p, activation, offset),
+                  token=params)
+        st["dynamic"] = [st["pt_a"], st["pt_b"], bars_pre.collection, bars_act.collection, quiver, st["sum"],
+                         st["pt_c"], bars_logit.collection, st["logit_title"], st["title"]]
     st["pt_a"].set_offsets([s.embed[s.a]])
     st["pt_b"].set_offsets([s.embed[s.b]])
-    for rect, y in zip(st["bars_pre"], s.pre):
-        rect.set_height(y)
-    for rect, y in zip(st["bars_act"], s.act):
-        rect.set_height(y)
+    st["bars_pre"].set_heights(s.pre)
+    st["bars_act"].set_heights(s.act)
     vec = s.act[:, None] * s.out_proj
-    radius = max(float(np.hypot(*s.out)), float(s.act.max(initial=0.0)), 1e-9)
-    st["unembed"].set_offsets(s.embed * radius)
     st["quiver"].set_UVC(vec[:, 0], vec[:, 1])
     st["sum"].set_UVC([s.out[0]], [s.out[1]])
-    st["pt_c"].set_offsets([s.embed[s.answer] * radius])
-    lim = 1.2 * radius
-    ax_o.set(xlim=(-lim, lim), ylim=(-lim, lim))
-    for rect, y in zip(st["bars_logit"], s.logits):
-        rect.set_height(y)
-    if st["answer"] is not None:
-        st["bars_logit"][st["answer"]].set_color(BAR_COLOR)
-    st["bars_logit"][s.answer].set_color(ANSWER_COLOR)
-    st["answer"] = s.answer
-    lo, hi = float(min(s.logits.min(), 0)), float(max(s.logits.max(), 0))
-    pad = 0.08 * (hi - lo) or 1.0
-    ax_l.set_ylim(lo - pad, hi + pad)
+    st["pt_c"].set_offsets([s.embed[s.answer] * st["radius"]])
+    st["bars_logit"].set_heights(s.logits)
+    colors = [BAR_COLOR] * p
+    colors[s.answer] = ANSWER_COLOR
+    st["bars_logit"].set_colors(colors)
     ok = "✓" if s.predicted == s.answer else "✗"
-    ax_l.set_title(f"logits: predicts {s.predicted} {ok}  (all pairs: {acc:.0%} right)")
+    st["logit_title"].set_text(f"logits: predicts {s.predicted} {ok}  (all pairs: {st['acc']:.0%} right)")
     act_name = "ReLU" if activation == "relu" else "x²"
-    fig.suptitle(f"{N} neurons, modulus {p}, {act_name}: a = {a}, b = {b}, a + b mod {p} = {s.answer}")
+    st["title"].set_text(f"{N} neurons, modulus {p}, {act_name}: a = {a}, b = {b}, a + b mod {p} = {s.answer}")
     return fig
 
 

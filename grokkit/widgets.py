@@ -67,7 +67,9 @@ class FigurePanel:
     def render(self, *args: Any, **kwargs: Any) -> None:
         """Redraw the figure with these arguments and send its PNG to the browser."""
         self.fig = self.draw(*args, fig=self.fig, **kwargs)
-        self.image.value = plots.to_png(self.fig, self.dpi)
+        if self.fig.dpi != self.dpi:       # render at the figure's own dpi, so redraws can blit
+            self.fig.set_dpi(self.dpi)
+        self.image.value = plots.to_png(self.fig)
 
 
 class Explorer(W.VBox):

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib import colors as mcolors
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 import grokkit
@@ -42,6 +43,13 @@ def _mid(run) -> int:
 def _color(c) -> str:
     """A colour as lower-case #rrggbb."""
     return mcolors.to_hex(c).lower()
+
+
+def _bars(ax, i: int = 0) -> tuple[np.ndarray, list[str]]:
+    """(heights, colours) of the i-th bar collection of an axes."""
+    coll = [c for c in ax.collections if isinstance(c, PolyCollection)][i]
+    heights = np.array([path.vertices[1, 1] for path in coll.get_paths()])
+    return heights, [_color(c) for c in coll.get_facecolors()]
 
 
 def _png_ok(fig: Figure) -> bytes:
@@ -266,21 +274,22 @@ def test_logit_bars_per_frequency_group_and_all(mod):
     assert len(fig.axes) == len(kept) + 1
     W_in, W_out = mod.weights_at(step)
     full = analysis.all_pairs_logits(W_in, W_out, "relu")[a, b]
-    heights = np.array([r.get_height() for r in fig.axes[-1].patches])
-    np.testing.assert_allclose(heights, full, rtol=1e-6, atol=1e-9)
+    heights, colors = _bars(fig.axes[-1])
+    np.testing.assert_allclose(heights, full, rtol=1e-5, atol=1e-6)
     k = kept[0]
     masked = np.maximum(W_in[a] + W_in[b], 0)[groups[k]] @ W_out[groups[k]]
-    np.testing.assert_allclose([r.get_height() for r in fig.axes[0].patches], masked, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(_bars(fig.axes[0])[0], masked, rtol=1e-5, atol=1e-6)
     answer = (a + b) % mod.config.p
-    assert _color(fig.axes[-1].patches[answer].get_facecolor()) == plots.ANSWER_COLOR
-    assert _color(fig.axes[-1].patches[answer + 1].get_facecolor()) == plots.BAR_COLOR
+    assert colors[answer] == plots.ANSWER_COLOR and colors[answer + 1] == plots.BAR_COLOR.lower()
+    lo, hi = fig.axes[-1].get_ylim()
+    assert lo == -hi and hi >= np.abs(full).max()
     assert fig.axes[-1].get_title(loc="left").startswith(f"all neurons: predicts {int(np.argmax(full))}")
     assert fig.axes[0].get_title(loc="left").startswith(f"freq {k} (neurons")
     assert fig.axes[-1].get_xlabel() == "output c" and fig.axes[0].get_ylabel() == "logit"
     # moving b redraws in place and moves the highlight
     plots.logits(mod, step, a, b + 1, max_groups=4, fig=fig)
-    assert _color(fig.axes[-1].patches[answer].get_facecolor()) == plots.BAR_COLOR
-    assert _color(fig.axes[-1].patches[(answer + 1) % mod.config.p].get_facecolor()) == plots.ANSWER_COLOR
+    colors = _bars(fig.axes[-1])[1]
+    assert colors[answer] == plots.BAR_COLOR.lower() and colors[(answer + 1) % mod.config.p] == plots.ANSWER_COLOR
     _png_ok(fig)
 
 
@@ -446,8 +455,8 @@ def test_five_neuron_weights_rescale_each_step(five):
     lim0 = ax_in.images[0].get_clim()[1]
     plots.five_neuron_weights(five, 600, fig=fig)
     lim1 = ax_in.images[0].get_clim()[1]
-    assert lim0 == pytest.approx(np.abs(five.snapshots["hidden"][0]).max())
-    assert lim1 == pytest.approx(np.abs(five.snapshots["hidden"][-1]).max()) and lim1 != lim0
+    m0, m1 = np.abs(five.snapshots["hidden"][0]).max(), np.abs(five.snapshots["hidden"][-1]).max()
+    assert m0 <= lim0 <= 1.25 * m0 and m1 <= lim1 <= 1.25 * m1 and lim1 != lim0
     assert [t.get_text() for t in ax_in.get_yticklabels()] == ["cos 1", "sin 1"]
     assert ax_in.get_xlabel() == "neuron"
     _png_ok(fig)
@@ -465,7 +474,7 @@ def test_five_neuron_circles_and_star(five):
     np.testing.assert_allclose(link.get_xdata(), hid[0, np.r_[order, order[:1]]])
     angles = np.arctan2(hid[1, order], hid[0, order])
     assert np.all(np.diff(angles) > 0)
-    assert ax_in.get_xlim()[1] == pytest.approx(1.2 * np.abs(hid).max())
+    assert 1.2 * np.abs(hid).max() <= ax_in.get_xlim()[1] <= 1.5 * np.abs(hid).max()
     assert "joined" in ax_in.get_title() and ax_in.get_xlabel() == "cos weight"
     assert not plots.five_neuron_circles(five, 600).axes[0].get_lines()[0].get_visible()
     _png_ok(fig)
@@ -523,11 +532,13 @@ def test_construction_figure(mod):
     assert len(fig.axes) == 4
     s = construction.construction_state(5, 67, 13, 19)
     ax_e, ax_p, ax_o, ax_l = fig.axes
-    np.testing.assert_allclose([r.get_height() for r in ax_l.patches], s.logits)
-    assert _color(ax_l.patches[32].get_facecolor()) == plots.ANSWER_COLOR
+    heights, colors = _bars(ax_l)
+    np.testing.assert_allclose(heights, s.logits)
+    assert colors[32] == plots.ANSWER_COLOR and colors[31] == plots.BAR_COLOR.lower()
     assert "predicts 32 ✓" in ax_l.get_title() and "100% right" in ax_l.get_title()
     assert "5 neurons, modulus 67, ReLU" in fig.get_suptitle()
-    np.testing.assert_allclose([r.get_height() for r in ax_p.patches[5:]], s.act)
+    np.testing.assert_allclose(_bars(ax_p, 0)[0], s.pre)
+    np.testing.assert_allclose(_bars(ax_p, 1)[0], s.act)
     assert ax_l.get_xlabel() == "output c" and ax_p.get_xlabel() == "neuron"
     fig4 = plots.construction(4, 67, 13, 19, "relu")
     assert "3% right" in fig4.axes[3].get_title()
@@ -556,3 +567,38 @@ def test_sweep_grid_shows_runs_not_done_as_empty_circles():
 def test_classify_grid_marks_diverged_and_missing_runs():
     tr, te, ra = np.array([1e-7, 1e-7, np.nan]), np.array([1e-7, 1e-7, np.nan]), np.array([1e6, 1e6, np.nan])
     assert list(plots.classify_grid(tr, te, ra, diverged=[False, True, False])) == ["grok", "fail", ""]
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    """Decoded RGBA pixels of a PNG."""
+    import io
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")).astype(int)
+
+
+@pytest.mark.parametrize("name", ["curves", "weights", "logits", "parity_trajectories", "sweep_grid",
+                                  "construction", "five_neuron_circles"])
+def test_blitted_redraw_matches_a_full_draw(name, mod, par, five):
+    rng = np.random.default_rng(2)
+    classes = [rng.choice(analysis.CLASSES, size=(5, 5, 5, 9)) for _ in range(3)]
+    draw = {
+        "curves": lambda i, fig=None: plots.curves(mod, 50 * i, fig=fig),
+        "weights": lambda i, fig=None: plots.weights(mod, 50 * i, fig=fig),
+        "logits": lambda i, fig=None: plots.logits(mod, 300, i, 2 * i, fig=fig),
+        "parity_trajectories": lambda i, fig=None: plots.parity_trajectories(par, 60 * i, fig=fig),
+        "sweep_grid": lambda i, fig=None: plots.sweep_grid(classes[i], *AXES, selected=(i, i, i), fig=fig),
+        "construction": lambda i, fig=None: plots.construction(5, 67, 3 * i, 5 * i, fig=fig),
+        "five_neuron_circles": lambda i, fig=None: plots.five_neuron_circles(five, 300 * i, connect=True, fig=fig),
+    }[name]
+    fig = draw(0)
+    plots.to_png(fig)
+    draw(1, fig)
+    first = plots.to_png(fig)                      # captures the background
+    draw(2, fig)
+    blitted = _pixels(plots.to_png(fig))           # only the changing artists drawn
+    assert not np.array_equal(_pixels(first), blitted)
+    fig.canvas.draw()                              # everything drawn again, the ordinary way
+    full = np.asarray(fig.canvas.buffer_rgba()).astype(int)
+    assert blitted.shape == full.shape
+    differ = (np.abs(blitted - full).max(axis=-1) > 40).mean()
+    assert differ < 0.003, f"{differ:.2%} of the pixels differ from a full draw"
