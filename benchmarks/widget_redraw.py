@@ -22,6 +22,7 @@ from functools import partial
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import ipywidgets  # noqa: E402
 import numpy as np  # noqa: E402
 
 import grokkit  # noqa: E402
@@ -76,10 +77,20 @@ def measure(name: str, widget: widgets.Explorer, moves: list) -> tuple[str, floa
     return name, 1000 * statistics.median(wall), 1000 * statistics.median(cpu)
 
 
-def slider_moves(slider, n: int) -> list:
-    """n moves of a slider over its range, alternating ends so every move changes the value."""
-    values = np.linspace(slider.min, slider.max, n + 1).round().astype(int)[::-1][1:]
-    return [partial(setattr, slider, "value", int(v)) for v in values]
+def slider_moves(slider, n: int, adjacent: bool = False) -> list:
+    """n moves of a slider: jumps spread over its whole range, or (adjacent) one notch at a time
+    from the top, as a drag does. Log sliders move in their exponent."""
+    lo, hi = slider.min, slider.max
+    if adjacent:
+        notch = slider.step
+        values = [hi - notch * (i + 1) for i in range(n)]
+    else:
+        values = list(np.linspace(lo, hi, n + 1)[::-1][1:])
+    if isinstance(slider, ipywidgets.FloatLogSlider):
+        values = [slider.base ** v for v in values]
+    elif isinstance(slider, ipywidgets.IntSlider):
+        values = [int(round(v)) for v in values]
+    return [partial(setattr, slider, "value", v) for v in values]
 
 
 def main() -> None:
@@ -93,19 +104,22 @@ def main() -> None:
     rows = []
     for fn in (plots.curves, plots.weights, plots.waves, plots.dft, plots.frequency_stars):
         w = widgets.scrubber(m, fn, static=False)
-        rows.append(measure(f"scrubber({fn.__name__}) modadd", w, slider_moves(w.slider, n)))
+        rows.append(measure(f"scrubber({fn.__name__}) modadd: drag", w, slider_moves(w.slider, n, True)))
     for fn in (plots.curves, plots.parity_weights, plots.parity_trajectories):
         w = widgets.scrubber(par, fn, static=False)
-        rows.append(measure(f"scrubber({fn.__name__}) parity", w, slider_moves(w.slider, n)))
+        rows.append(measure(f"scrubber({fn.__name__}) parity: drag", w, slider_moves(w.slider, n, True)))
     for fn in (plots.five_neuron_weights, partial(plots.five_neuron_circles, connect=True)):
         w = widgets.scrubber(five, fn, static=False)
         name = getattr(fn, "__name__", None) or fn.func.__name__ + "(connect)"
-        rows.append(measure(f"scrubber({name}) five", w, slider_moves(w.slider, n)))
+        rows.append(measure(f"scrubber({name}) five: drag", w, slider_moves(w.slider, n, True)))
+        rows.append(measure(f"scrubber({name}) five: jumps", w, slider_moves(w.slider, n)))
     w = widgets.scrubber(m, plots.curves, plots.weights, plots.dft, static=False)
-    rows.append(measure("scrubber(curves+weights+dft) modadd", w, slider_moves(w.slider, n)))
+    rows.append(measure("scrubber(curves+weights+dft): drag", w, slider_moves(w.slider, n, True)))
+    rows.append(measure("scrubber(curves+weights+dft): jumps", w, slider_moves(w.slider, n)))
     w = widgets.logit_explorer(m, static=False)
     rows.append(measure("logit_explorer: move a", w, slider_moves(w.a, n)))
-    rows.append(measure("logit_explorer: move step", w, slider_moves(w.slider, n)))
+    rows.append(measure("logit_explorer: drag step", w, slider_moves(w.slider, n, True)))
+    rows.append(measure("logit_explorer: step jumps", w, slider_moves(w.slider, n)))
     sw = sweep_arrays()
     w = widgets.sweep_explorer(**sw, static=False)
     rows.append(measure("sweep_explorer: min-loss slider", w, slider_moves(w.min_loss, n)))
@@ -119,10 +133,10 @@ def main() -> None:
     w.p.value = 500
     rows.append(measure("construction_explorer: a at p=500", w, slider_moves(w.a, n)))
 
-    print(f"\n{'widget and control':42s} {'wall ms':>8s} {'CPU ms':>8s}")
+    print(f"\n{'widget and control':46s} {'wall ms':>8s} {'CPU ms':>8s}")
     for name, wall, cpu in rows:
         flag = "" if cpu < 150 else "  <- over 150 ms"
-        print(f"{name:42s} {wall:8.0f} {cpu:8.0f}{flag}")
+        print(f"{name:46s} {wall:8.0f} {cpu:8.0f}{flag}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n{os.cpu_count()} CPUs, load average {load:.1f}; medians of {n - 1} moves after one warm-up move")
 

@@ -578,7 +578,7 @@ def parity_trajectories(run, step: int | None = None, *, ylim: float | None = No
                    for i in range(k)]
         handles += [Line2D([], [], color=DISTRACTOR_COLOR, lw=2, label=f"digits {k}–{n_bits - 1}"),
                     Line2D([], [], color=BIAS_COLOR, lw=2, label="bias")]
-        ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False, ncol=len(handles))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
         ax.set_title("every input weight during training")
         st["dynamic"].append(st["vline"])
     s = _step_of(run, step)
@@ -1078,6 +1078,7 @@ def logits(run, step: int | None = None, a: int = DEFAULT_A, b: int = DEFAULT_B,
             ax.axhline(0, color="#999999", lw=0.6)
             ax.set_ylabel("logit", fontsize=8)
             ax.tick_params(labelsize=7)
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=2, symmetric=True))
             titles.append(ax.set_title(" ", fontsize=9, loc="left"))
         axes[-1].set_xlabel("output c")
         axes[-1].set_xlim(-0.7, p - 0.3)
