@@ -65,6 +65,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from . import analysis, construction as _construction, fourier
 from .models import circular_embedding
+from .train import Run
 
 # ---------------------------------------------------------------- style
 
@@ -258,12 +259,12 @@ class _Bars:
         self.collection.set_facecolors(colors)
 
 
-def _step_of(run, step: int | None) -> int:
+def _step_of(run: Run, step: int | None) -> int:
     """The step to show: the given one, or the run's last snapshot step."""
     return int(run.snapshot_steps[-1]) if step is None else int(step)
 
 
-def _need(run, task: str, what: str) -> None:
+def _need(run: Run, task: str, what: str) -> None:
     """Raise a clear error when a figure is asked of the wrong kind of run."""
     if run.config.task != task:
         other = {"modadd": "modular-addition", "parity": "sparse-parity"}[task]
@@ -277,13 +278,13 @@ def _robust_max(x: np.ndarray, q: float = 99.5, floor: float = 1e-6) -> float:
     return max(float(np.percentile(x, q)) if x.size else 1.0, floor)
 
 
-def _losses(run, article_scale: bool) -> tuple[np.ndarray, np.ndarray]:
+def _losses(run: Run, article_scale: bool) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) loss curves, on the article's scale unless told otherwise."""
     n = run.config.n_classes if article_scale else 1
     return run.metrics["train_loss"] / n, run.metrics["test_loss"] / n
 
 
-def _groups(run, min_strength: float | None, max_groups: int) -> list[tuple[str, list[int]]]:
+def _groups(run: Run, min_strength: float | None, max_groups: int) -> list[tuple[str, list[int]]]:
     """[(label, neurons)] per key frequency of the final snapshot, the largest groups first.
 
     At most max_groups groups are kept (those with the most neurons, ties by frequency),
@@ -374,7 +375,7 @@ def _update_loss(ax: Any, run, st: dict, prefix: str, step: int | None, article_
     ax.set_title(f"loss at step {int(run.steps[i]):,}: train {tr[i]:.1e}, test {te[i]:.1e}")
 
 
-def accuracy(run, step: int | None = None, *, ax: Any = None, fig: Figure | None = None) -> Figure:
+def accuracy(run: Run, step: int | None = None, *, ax: Any = None, fig: Figure | None = None) -> Figure:
     """Train and test accuracy against step, with a marker at ``step`` (figures 1, 4)."""
     fig, st, fresh = _begin(fig, ("accuracy", run), (8.0, 3.0), ax)
     ax = ax if ax is not None else (fig.axes[0] if not fresh else fig.subplots())
@@ -384,7 +385,7 @@ def accuracy(run, step: int | None = None, *, ax: Any = None, fig: Figure | None
     return fig
 
 
-def loss(run, step: int | None = None, *, article_scale: bool = True, ax: Any = None,
+def loss(run: Run, step: int | None = None, *, article_scale: bool = True, ax: Any = None,
          fig: Figure | None = None) -> Figure:
     """Train and test loss on a log scale, with a marker at ``step`` (figure 6)."""
     fig, st, fresh = _begin(fig, ("loss", run, article_scale), (8.0, 3.0), ax)
@@ -395,7 +396,7 @@ def loss(run, step: int | None = None, *, article_scale: bool = True, ax: Any = 
     return fig
 
 
-def curves(run, step: int | None = None, *, article_scale: bool = True, fig: Figure | None = None) -> Figure:
+def curves(run: Run, step: int | None = None, *, article_scale: bool = True, fig: Figure | None = None) -> Figure:
     """Accuracy and log loss side by side, both marked at ``step`` (figures 10, 14)."""
     fig, st, fresh = _begin(fig, ("curves", run, article_scale), (10.0, 3.0))
     if fresh:
@@ -410,13 +411,13 @@ def curves(run, step: int | None = None, *, article_scale: bool = True, fig: Fig
 
 # ---------------------------------------------------------------- 2, 21: weight heatmaps
 
-def neuron_display_order(run, sort: bool = True) -> np.ndarray:
+def neuron_display_order(run: Run, sort: bool = True) -> np.ndarray:
     """Neurons in display order: by key frequency and phase of the final snapshot, or as stored."""
     H = run.W_in.shape[-1]
     return fourier.neuron_order(run.W_in[-1]) if sort else np.arange(H)
 
 
-def weights(run, step: int | None = None, *, sort: bool = True, vmax: float | None = None,
+def weights(run: Run, step: int | None = None, *, sort: bool = True, vmax: float | None = None,
             fig: Figure | None = None) -> Figure:
     """Heatmaps of W_in (input x neuron) and W_out (output x neuron) at ``step`` (figures 2, 21).
 
@@ -451,7 +452,7 @@ def weights(run, step: int | None = None, *, sort: bool = True, vmax: float | No
 
 # ---------------------------------------------------------------- 3, 15: waves
 
-def waves(run, step: int | None = None, *, min_strength: float | None = None, max_groups: int = 6,
+def waves(run: Run, step: int | None = None, *, min_strength: float | None = None, max_groups: int = 6,
           fig: Figure | None = None) -> Figure:
     """Each neuron's W_in and W_out column as a line over 0..p-1, one row per key frequency (figures 3, 15).
 
@@ -499,12 +500,12 @@ def waves(run, step: int | None = None, *, min_strength: float | None = None, ma
 
 # ---------------------------------------------------------------- 5, 7: sparse parity
 
-def parity_input_labels(run) -> list[str]:
+def parity_input_labels(run: Run) -> list[str]:
     """Input names of a parity model: '0' ... 'n_bits-1' and 'Bias'."""
     return [str(i) for i in range(run.config.n_bits)] + ["Bias"]
 
 
-def parity_weights(run, step: int | None = None, *, sort: bool = True, vmax: float | None = None,
+def parity_weights(run: Run, step: int | None = None, *, sort: bool = True, vmax: float | None = None,
                    fig: Figure | None = None) -> Figure:
     """The parity model's W_in (neuron x input digit, plus Bias) and its W_out column (figure 5).
 
@@ -545,7 +546,7 @@ def parity_weights(run, step: int | None = None, *, sort: bool = True, vmax: flo
     return fig
 
 
-def parity_trajectories(run, step: int | None = None, *, ylim: float | None = None,
+def parity_trajectories(run: Run, step: int | None = None, *, ylim: float | None = None,
                         fig: Figure | None = None) -> Figure:
     """Every input weight of the parity model against step (figure 7).
 
@@ -561,6 +562,7 @@ def parity_trajectories(run, step: int | None = None, *, ylim: float | None = No
         k, n_bits = run.config.k, run.config.n_bits
 
         def segments(rows: Sequence[int]) -> np.ndarray:
+            """One line per (input row, neuron): (lines, snapshots, 2) step/weight points."""
             ys = W[:, rows, :].reshape(len(steps), -1).T        # (lines, n_snap)
             return np.stack([np.broadcast_to(steps, ys.shape), ys], axis=-1)
 
@@ -792,6 +794,7 @@ def seed_grid(runs: Any, *, min_strength: float = fourier.SEED_SWEEP_MIN_STRENGT
     n_steps = max(len(r.steps) for r in runs)
 
     def padded(name: str) -> np.ndarray:
+        """A metric of every run on the article's scale, NaN-padded to the longest run."""
         out = np.full((len(runs), n_steps), np.nan)
         for i, r in enumerate(runs):
             out[i, : len(r.steps)] = r.metrics[name] / r.config.n_classes
@@ -854,7 +857,7 @@ def fixed_embedding(p: int = 67, freqs: tuple[int, ...] = (1,), *, fig: Figure |
     return fig
 
 
-def _circular_params(run, step: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _circular_params(run: Run, step: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(hidden (2F, H), out.T (2F, H)) of a circular-embedding run at step."""
     cfg = run.config
     if cfg.task != "modadd" or cfg.embedding != "circular":
@@ -864,7 +867,7 @@ def _circular_params(run, step: int | None) -> tuple[np.ndarray, np.ndarray]:
     return run.snapshots["hidden"][i], run.snapshots["out"][i].T
 
 
-def five_neuron_weights(run, step: int | None = None, *, fig: Figure | None = None) -> Figure:
+def five_neuron_weights(run: Run, step: int | None = None, *, fig: Figure | None = None) -> Figure:
     """The in-projection (hidden) and out-projection (out) as cos/sin x neuron heatmaps (figure 11).
 
     As in the explorable, the colour scale follows the weights: at every step it is rescaled
@@ -897,13 +900,13 @@ def five_neuron_weights(run, step: int | None = None, *, fig: Figure | None = No
     return fig
 
 
-def circle_order(run) -> np.ndarray:
+def circle_order(run: Run) -> np.ndarray:
     """Neurons sorted by the angle of their final in-projection (the order the star joins them)."""
     hid = run.snapshots["hidden"][-1]
     return np.argsort(np.arctan2(hid[1], hid[0]))
 
 
-def five_neuron_circles(run, step: int | None = None, *, connect: bool = False,
+def five_neuron_circles(run: Run, step: int | None = None, *, connect: bool = False,
                         fig: Figure | None = None) -> Figure:
     """Each neuron's in- and out-projection as a (cos, sin) point (figures 12, 13).
 
@@ -959,7 +962,7 @@ def _frequency_ticks(ax: Any, p: int) -> None:
     ax.set_xlabel("Fourier basis (cos k, sin k), labelled by frequency k")
 
 
-def dft(run, step: int | None = None, *, sort: bool = True, vmax: float | None = None,
+def dft(run: Run, step: int | None = None, *, sort: bool = True, vmax: float | None = None,
         fig: Figure | None = None) -> Figure:
     """Fourier coefficients of every neuron's W_in and W_out at ``step`` (figure 16).
 
@@ -990,7 +993,7 @@ def dft(run, step: int | None = None, *, sort: bool = True, vmax: float | None =
     return fig
 
 
-def frequency_stars(run, step: int | None = None, *, min_strength: float | None = None, max_groups: int = 6,
+def frequency_stars(run: Run, step: int | None = None, *, min_strength: float | None = None, max_groups: int = 6,
                     fig: Figure | None = None) -> Figure:
     """Per key frequency k, each neuron's (cos k, sin k) coefficients as points joined in phase order (figure 17).
 
@@ -1052,7 +1055,7 @@ def frequency_stars(run, step: int | None = None, *, min_strength: float | None 
 
 # ---------------------------------------------------------------- 18: logits
 
-def logits(run, step: int | None = None, a: int = DEFAULT_A, b: int = DEFAULT_B, *,
+def logits(run: Run, step: int | None = None, a: int = DEFAULT_A, b: int = DEFAULT_B, *,
            min_strength: float | None = None, max_groups: int = 6, fig: Figure | None = None) -> Figure:
     """The logits for inputs a and b from each key-frequency group alone (other neurons masked) and from all (figure 18).
 
@@ -1213,6 +1216,7 @@ def animation_html(fig: Figure, update: Callable[[Any], Any], frames: Sequence[A
     old_dpi = fig.dpi
     fig.set_dpi(dpi)
     def frame(f: Any) -> list:
+        """Draw one frame (no blitting: FuncAnimation saves whole figures)."""
         update(f)
         return []
 
@@ -1225,14 +1229,14 @@ def animation_html(fig: Figure, update: Callable[[Any], Any], frames: Sequence[A
     return HTML(html)
 
 
-def animation_steps(run, frames: int = ANIMATION_FRAMES) -> list[int]:
+def animation_steps(run: Run, frames: int = ANIMATION_FRAMES) -> list[int]:
     """At most ``frames`` snapshot steps, evenly spread from first to last."""
     snaps = np.asarray(run.snapshot_steps)
     idx = np.unique(np.linspace(0, len(snaps) - 1, min(frames, len(snaps))).round().astype(int))
     return [int(snaps[i]) for i in idx]
 
 
-def animate(run, plot: Callable[..., Figure] = curves, steps: Sequence[int] | None = None, *,
+def animate(run: Run, plot: Callable[..., Figure] = curves, steps: Sequence[int] | None = None, *,
             frames: int = ANIMATION_FRAMES, dpi: float = ANIMATION_DPI, interval: int = 250, **options: Any) -> Any:
     """A kernel-free animation of ``plot(run, step, **options)`` over training, as embedded HTML.
 

@@ -11,7 +11,8 @@ How notebooks use them (a widget is the last value of its cell)::
     from grokkit import plots, widgets
     widgets.scrubber(run, plots.curves, plots.weights)   # one step slider drives both figures
     widgets.logit_explorer(run)                          # a and b sliders (and a step slider)
-    widgets.sweep_explorer(...)                          # threshold sliders + a cell's loss curves
+    widgets.sweep_explorer_for(grokkit.sweep.load("parity_grid"))   # threshold sliders, a cell's curves
+    widgets.sweep_explorer(...)                          # the same from plain arrays (see its docstring)
     widgets.construction_explorer()                      # N, modulus, activation, a, b
 
 Without a kernel (nbviewer, a rendered HTML or PDF page) a widget shows nothing, so every
@@ -34,6 +35,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import analysis, plots
+from .train import Run
 
 STATIC_ENV = "GROKKIT_STATIC"
 WIDGET_DPI = 80
@@ -128,7 +130,7 @@ def _step_controls(steps: Sequence[int], start: int | None, interval: int,
 class Scrubber(Explorer):
     """A step slider with a Play button that redraws several plot functions in sync."""
 
-    def __init__(self, run, plot_fns: Sequence[Callable[..., Figure]], steps: Sequence[int],
+    def __init__(self, run: Run, plot_fns: Sequence[Callable[..., Figure]], steps: Sequence[int],
                  start: int | None = None, dpi: float = WIDGET_DPI, interval: int = 300,
                  continuous_update: bool = True):
         self.run = run
@@ -149,7 +151,7 @@ class Scrubber(Explorer):
             p.render(self.run, self.step)
 
 
-def scrubber(run, *plot_fns: Callable[..., Figure], steps: Sequence[int] | None = None, start: int | None = None,
+def scrubber(run: Run, *plot_fns: Callable[..., Figure], steps: Sequence[int] | None = None, start: int | None = None,
              dpi: float = WIDGET_DPI, interval: int = 300, continuous_update: bool = True,
              static: bool | None = None, frames: int = plots.ANIMATION_FRAMES) -> Scrubber | Any:
     """A step slider (with Play) driving ``plot_fn(run, step)`` for each plot function, in sync.
@@ -171,7 +173,7 @@ def scrubber(run, *plot_fns: Callable[..., Figure], steps: Sequence[int] | None 
 class LogitExplorer(Explorer):
     """The a and b sliders of the logit figure, with a step slider."""
 
-    def __init__(self, run, a: int, b: int, step: int | None, dpi: float, **options: Any):
+    def __init__(self, run: Run, a: int, b: int, step: int | None, dpi: float, **options: Any):
         p = run.config.p
         self.run, self.options = run, options
         self.steps = np.asarray(run.snapshot_steps)
@@ -194,7 +196,7 @@ class LogitExplorer(Explorer):
         self.panels[0].render(self.run, self.step, self.a.value, self.b.value, **self.options)
 
 
-def logit_explorer(run, a: int = plots.DEFAULT_A, b: int = plots.DEFAULT_B, step: int | None = None, *,
+def logit_explorer(run: Run, a: int = plots.DEFAULT_A, b: int = plots.DEFAULT_B, step: int | None = None, *,
                    dpi: float = WIDGET_DPI, static: bool | None = None, frames: int = plots.ANIMATION_FRAMES,
                    **options: Any) -> LogitExplorer | Any:
     """Sliders for a and b (and the step) over :func:`grokkit.plots.logits`.
@@ -305,6 +307,7 @@ def sweep_explorer(min_train_loss: np.ndarray, min_test_loss: np.ndarray, max_ra
         levels = [10.0 ** e for e in range(-8, 1)]
 
         def frame(level: float) -> None:
+            """The grid at one min-loss threshold."""
             plots.sweep_grid(plots.classify_grid(*stats, min_loss=level, diverged=diverged), *axes, fig=fig)
             fig.suptitle(f"min loss threshold {level:.0e}")
 
