@@ -602,3 +602,16 @@ def test_blitted_redraw_matches_a_full_draw(name, mod, par, five):
     assert blitted.shape == full.shape
     differ = (np.abs(blitted - full).max(axis=-1) > 40).mean()
     assert differ < 0.003, f"{differ:.2%} of the pixels differ from a full draw"
+
+
+def test_logit_panels_span_the_largest_logit_over_all_pairs(mod):
+    step = int(mod.snapshot_steps[-1])
+    fig = plots.logits(mod, step, 0, 0, max_groups=2)
+    W_in, W_out = mod.weights_at(step)
+    every = np.abs(analysis.all_pairs_logits(W_in, W_out, "relu")).max()
+    hi = fig.axes[-1].get_ylim()[1]
+    assert every * 1.05 <= hi <= every * 1.05 * 1.25
+    bg = plots.to_png(fig)
+    plots.logits(mod, step, 5, 7, max_groups=2, fig=fig)
+    assert fig.axes[-1].get_ylim()[1] == hi       # moving a and b keeps the scale
+    assert plots.to_png(fig) != bg
