@@ -1198,7 +1198,7 @@ def construction(N: int = 5, p: int = 67, a: int = DEFAULT_A, b: int = DEFAULT_B
         ax_l.set(xlim=(-0.7, p - 0.3), ylim=(-1.08 * radius, 1.08 * radius))
         parts += [bars_pre.collection, bars_act.collection, quiver, bars_logit.collection]
         st.update(params=params, parts=parts, radius=radius, quiver=quiver, bars_pre=bars_pre, bars_act=bars_act,
-                  bars_logit=bars_logit, acc=_construction.construction_accuracy(N, p, activation, offset),
+                  bars_logit=bars_logit, acc=_construction.construction_accuracy(N, p, activation, offset, outs),
                   token=params)
         st["dynamic"] = [st["pt_a"], st["pt_b"], bars_pre.collection, bars_act.collection, quiver, st["sum"],
                          st["pt_c"], bars_logit.collection, st["logit_title"], st["title"]]
