@@ -290,7 +290,8 @@ class SweepResults:
 
     Arrays (row = run): ``done``, ``seed``, the swept fields (:meth:`field`), ``steps``
     (shared logged steps), curves ``curve(metric)`` of shape (runs, logged steps), final
-    ``train_acc``/``test_acc``, ``diverged``, and for seed sweeps ``W_in`` (final collapsed
+    ``train_acc``/``test_acc``, ``diverged``, ``seconds`` (wall) and ``cpu_seconds`` (this
+    process's CPU time) per model, and for seed sweeps ``W_in`` (final collapsed
     input weights) and ``freq_neurons`` (neurons per Fourier frequency with strength above
     :data:`grokkit.fourier.SEED_SWEEP_MIN_STRENGTH`; column k = frequency k).
     """
@@ -314,6 +315,7 @@ class SweepResults:
             "diverged": np.zeros(R, bool),
             "diverged_step": np.full(R, -1, np.int64),
             "seconds": np.full(R, np.nan, np.float32),
+            "cpu_seconds": np.full(R, np.nan, np.float32),
             "cls": np.full(R, -1, np.int8),
         }
         for f, values in grid.axes:
@@ -800,6 +802,8 @@ def open_results(grid: Grid, path: str | os.PathLike) -> SweepResults:
             + "; ".join(diffs[:8]) + ("; ..." if len(diffs) > 8 else "")
             + ". Choose another output path, or move the file away to start over.")
     res = old.resized(max(grid.n_seeds, old.grid.n_seeds)) if old.grid.n_seeds < grid.n_seeds else old
+    for k, v in SweepResults.empty(res.grid).arrays.items():
+        res.arrays.setdefault(k, v)  # a column added to the format after the file was written
     res.grid = dataclasses.replace(res.grid, name=grid.name, batch_by=grid.batch_by, max_batch=grid.max_batch,
                                    train_chunk=grid.train_chunk,
                                    description=grid.description or res.grid.description)
@@ -831,9 +835,13 @@ def _train_rows(grid: Grid, rows: list[int], device: str, progress: bool,
     recs: list[dict[str, Any]] = []
     for i in range(0, len(rows), size):
         chunk = rows[i:i + size]
+        cpu = time.process_time()
         runs = train_many([grid.config(r) for r in chunk], progress=progress and size == len(rows),
                           device=device, keep_raw=False)
-        recs += [record_run(grid, run) for run in runs]
+        cpu = (time.process_time() - cpu) / len(chunk)
+        for run in runs:
+            recs.append(record_run(grid, run))
+            recs[-1]["cpu_seconds"] = cpu
         if on_chunk is not None:
             on_chunk(sum(grid.config(r).steps for r in chunk))
     return recs

@@ -31,7 +31,7 @@ def one_thread():
     yield
     torch.set_num_threads(n)
 # Arrays that depend on the clock, not on the computation.
-TIMING = {"seconds"}
+TIMING = {"seconds", "cpu_seconds"}
 
 
 class Interrupt(Exception):
@@ -254,6 +254,18 @@ def test_workers_stop_when_the_sweep_process_is_killed(tmp_path, repo):
         alive = [p for p in workers if Path(f"/proc/{p}").exists() and
                  "zombie" not in Path(f"/proc/{p}/status").read_text().lower()]
     assert not alive, f"workers {alive} outlived the killed sweep"
+
+
+def test_a_file_written_before_a_column_existed_resumes(tmp_path):
+    out = tmp_path / "old"
+    sweep.run_sweep("demo", out, progress=False, max_batches=1)
+    with np.load(out.with_suffix(".npz"), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "cpu_seconds"}
+    np.savez_compressed(out.with_suffix(".npz"), **arrays)
+    res = sweep.run_sweep("demo", out, progress=False)
+    assert res.complete
+    cpu = sweep.SweepResults.load(out).arrays["cpu_seconds"]
+    assert np.isnan(cpu).sum() == 6 and (cpu[~np.isnan(cpu)] > 0).all()
 
 
 def test_more_seeds_extend_the_results_and_fewer_keep_them(tmp_path, count_training):
