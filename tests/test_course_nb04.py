@@ -200,6 +200,18 @@ def test_construction_facts_hold_and_fail_when_absent(monkeypatch):
         nb04.check_construction_facts()
 
 
+def test_small_errors_claim(monkeypatch, capsys):
+    assert 1.0 < nb04.max_angle_error(5, 67) < 2.0
+    assert nb04.max_angle_error(3, 67, "square") < 1e-6            # x**2 with N = 3 is exact
+    nb04.check_construction_facts()
+    assert "largest error 1.5" in capsys.readouterr().out
+    # at p = 119 the error exceeds half the spacing (1.51 degrees): there five neurons first fail
+    assert nb04.max_angle_error(5, 119) > 180 / 119
+    monkeypatch.setattr(nb04, "max_angle_error", lambda N, p, act="relu": 3.0)
+    with pytest.raises(CheckFailed, match="less than half the spacing of the answers"):
+        nb04.check_construction_facts()
+
+
 # --------------------------------------------------------------------------- exercises 4.5, 4.6
 
 

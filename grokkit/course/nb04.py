@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from grokkit.construction import construction_accuracy, construction_logits, in_angles
+from grokkit.construction import construction_accuracy, construction_logits, construction_outputs, in_angles
 from grokkit.course.core import CheckFailed, check_claim, check_equal, check_function
 from grokkit.models import circular_embedding
 
@@ -24,6 +24,7 @@ __all__ = [
     "spacing_error",
     "reference_accuracy",
     "exact_widths",
+    "max_angle_error",
     "mirror_strength",
     "first_failing_odd_modulus",
     "check_circular_embedding",
@@ -97,6 +98,14 @@ def reference_accuracy(N: int, p: int, activation: str = "relu") -> float:
 def exact_widths(activation: str, p: int = 67, widths: Sequence[int] = range(1, 11)) -> list[int]:
     """The widths N among ``widths`` for which the construction gets every pair right."""
     return [int(N) for N in widths if construction_accuracy(int(N), p, activation) == 1.0]
+
+
+def max_angle_error(N: int, p: int, activation: str = "relu") -> float:
+    """Largest angle (degrees), over all pairs, between the construction's output and the right answer's direction."""
+    out = construction_outputs(N, p, activation)
+    a = np.arange(p)
+    right = 2 * np.pi * ((a[:, None] + a[None, :]) % p) / p
+    return float(np.degrees(np.abs(angle_difference(np.arctan2(out[..., 1], out[..., 0]), right))).max())
 
 
 def mirror_strength(N: int) -> float:
@@ -271,8 +280,9 @@ def check_some_seeds_fail(runs: Sequence[Any], solved: float = 1.0, failed: floa
 
 
 def check_construction_facts(p: int = 67) -> None:
-    """Claim (literature.md section 3): at p = 67, ReLU needs N = 5 at least (6 and 8 fail);
-    x**2 works for N = 3 and every N >= 5, but not N = 4."""
+    """Claims (literature.md section 3): at p = 67, ReLU needs N = 5 at least (6 and 8 fail);
+    x**2 works for N = 3 and every N >= 5, but not N = 4; five ReLU neurons' small errors
+    (about 1.5 degrees) stay below half the spacing of the answers."""
     relu, square = exact_widths("relu", p), exact_widths("square", p)
     check_claim(
         "five is the fewest ReLU neurons that get every pair right, and 6 and 8 fail",
@@ -282,3 +292,8 @@ def check_construction_facts(p: int = 67) -> None:
         "squaring neurons are exact for N = 3 and every N >= 5, but not for N = 4",
         square == [3] + list(range(5, 11)),
         f"exact x² widths among 1..10: {square}")
+    err, half = max_angle_error(5, p, "relu"), 180.0 / p
+    check_claim(
+        "five ReLU neurons turn the output by at most about 1.5°, less than half the spacing of the answers",
+        bool(1.0 <= err <= 2.0 and err < half),
+        f"largest error {err:.2f}°; half the spacing at p = {p}: {half:.2f}°")
