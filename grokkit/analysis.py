@@ -171,10 +171,15 @@ def progress_measures(run, freqs: list[int] | None = None) -> dict[str, np.ndarr
     if freqs is None:
         freqs = fourier.key_frequencies(run.W_in[-1])
     train_pairs = make_split(cfg).train_x
+    p = cfg.p
+    a = np.arange(p)
+    all_labels = ((a[:, None] + a[None, :]) % p).ravel()
+    train_rows = train_pairs[:, 0] * p + train_pairs[:, 1]
     rl, el, ss = [], [], []
     for W_in, W_out in zip(run.W_in, run.W_out):
-        rl.append(restricted_loss(W_in, W_out, freqs, cfg.activation))
-        el.append(excluded_loss(W_in, W_out, freqs, train_pairs, cfg.activation))
+        _, restricted, excluded = restricted_and_excluded_logits(W_in, W_out, freqs, cfg.activation)
+        rl.append(_ce(restricted, all_labels))
+        el.append(_ce(excluded[train_rows], all_labels[train_rows]))
         ss.append(float((W_in ** 2).sum() + (W_out ** 2).sum()))
     return {"steps": run.snapshot_steps.copy(), "restricted_loss": np.array(rl),
             "excluded_loss": np.array(el), "weight_sq": np.array(ss), "freqs": np.array(freqs)}
