@@ -70,3 +70,18 @@ def test_restricted_loss_is_low_and_excluded_loss_high_for_a_fourier_solution():
     assert restricted <= full + 1e-6
     assert excluded > np.log(p) - 0.5  # nothing left to score with: about chance
     assert analysis.restricted_loss(W_in, W_out, [5], "square") > np.log(p) - 0.5
+
+
+def test_progress_measures_agree_with_the_single_snapshot_functions():
+    from dataclasses import replace
+
+    import grokkit
+    from grokkit.tasks import make_split
+    cfg = replace(grokkit.PAIR_MODADD, p=23, embed_size=32, hidden_size=8, steps=300, save_every=100)
+    run = grokkit.train(cfg, progress=False)
+    pm = analysis.progress_measures(run, [3, 5])
+    train_pairs = make_split(cfg).train_x
+    for i, (W_in, W_out) in enumerate(zip(run.W_in, run.W_out)):
+        assert np.isclose(pm["restricted_loss"][i], analysis.restricted_loss(W_in, W_out, [3, 5]))
+        assert np.isclose(pm["excluded_loss"][i], analysis.excluded_loss(W_in, W_out, [3, 5], train_pairs))
+    assert list(pm["steps"]) == [0, 100, 200, 300]
