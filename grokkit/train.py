@@ -471,23 +471,27 @@ class _Batch:
     def step_parity(self, want_metrics: bool) -> tuple[dict[str, torch.Tensor], dict]:
         """One forward/backward pass of the parity MLP (single logit, sigmoid cross-entropy)."""
         W, o = self.params["hidden"], self.params["out"]
+        o_row = o.transpose(1, 2)                            # (M, 1, H)
         pre = torch.bmm(self.tr_x, W)                        # (M, N, H)
-        h = self._act(pre)
+        relu = self.cfgs[0].activation == "relu"
+        # ReLU in place: pre > 0 exactly where h > 0, so h serves the backward pass too.
+        h = pre.relu_() if relu else self._act(pre)
         mask = self._dropout_masks(tuple(pre.shape[1:]))
         if mask is not None:
             h = h * mask
-        z = torch.bmm(h, o)                                  # (M, N, 1)
+        # One output column: a broadcast multiply-and-sum beats bmm with n = 1 on CPU.
+        z = (h * o_row).sum(-1, keepdim=True)                # (M, N, 1)
         out: dict = {}
         if want_metrics:
             out["train_loss"], out["train_acc"] = self._metrics_parity(z, self.tr_y)
             tz = torch.bmm(self._act(torch.bmm(self.te_x, W)), o)
             out["test_loss"], out["test_acc"] = self._metrics_parity(tz, self.te_y)
         dz = torch.sigmoid(z).sub_(self.tr_y).mul_(self.loss_scale)
-        g_out = torch.bmm(h.transpose(1, 2), dz)
-        d_h = dz * o.transpose(1, 2)
+        g_out = torch.bmm(dz.transpose(1, 2), h).transpose(1, 2).contiguous()   # (M, H, 1)
+        d_h = dz * o_row
         if mask is not None:
             d_h = d_h * mask
-        d_pre = self._act_backward(d_h, pre)
+        d_pre = torch.ops.aten.threshold_backward(d_h, h, 0) if relu else self._act_backward(d_h, pre)
         g_hidden = torch.bmm(self.tr_x.transpose(1, 2), d_pre)
         return {"hidden": g_hidden, "out": g_out}, out
 
