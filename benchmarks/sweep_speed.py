@@ -35,17 +35,19 @@ import torch
 from grokkit import sweep
 
 
-def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """Best-of float32 GFLOP/s of an n x n matmul (the machine's practical peak)."""
+def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> tuple[float, float]:
+    """Best-of float32 GFLOP/s of an n x n matmul per wall second and per CPU second of this process."""
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
-    best = 0.0
+    best_wall = best_cpu = 0.0
+    flops = 2 * n ** 3 * repeats
     for _ in range(3):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for _ in range(repeats):
             a @ b
-        best = max(best, 2 * n ** 3 * repeats / (time.perf_counter() - t) / 1e9)
-    return best
+        best_wall = max(best_wall, flops / (time.perf_counter() - t) / 1e9)
+        best_cpu = max(best_cpu, flops * torch.get_num_threads() / (time.process_time() - c) / 1e9)
+    return best_wall, best_cpu
 
 
 def measure_cells(grid: sweep.Grid, cells: list[tuple[int, int]], steps: int, chunk: int | None) -> list[dict]:
@@ -57,17 +59,18 @@ def measure_cells(grid: sweep.Grid, cells: list[tuple[int, int]], steps: int, ch
     wanted = [r for r in range(short.n_runs)
               if (short.config(r).hidden_size, short.config(r).n_train) in set(cells)]
     out: list[dict] = []
-    t_last = [0.0]
+    t_last = [0.0, 0.0]
 
     def on_batch(res: sweep.SweepResults, rows: list[int]) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         cfg = short.config(rows[0])
         full = dataclasses.replace(cfg, steps=grid.base.steps)
         out.append({"cell": (cfg.hidden_size, cfg.n_train), "models": len(rows), "seconds": now - t_last[0],
+                    "cpu_seconds": cpu - t_last[1],
                     "model_steps": len(rows) * steps,
                     "flops": sum(sweep.training_flops(short.config(r)) for r in rows),
                     "full_flops": len(rows) * sweep.training_flops(full)})
-        t_last[0] = time.perf_counter()
+        t_last[0], t_last[1] = time.perf_counter(), time.process_time()
 
     with tempfile.TemporaryDirectory() as tmp:
         # Train only the sampled cells: mark the rest done so the sweep skips them.
@@ -75,15 +78,15 @@ def measure_cells(grid: sweep.Grid, cells: list[tuple[int, int]], steps: int, ch
         res.arrays["done"][:] = True
         res.arrays["done"][wanted] = False
         res.save(Path(tmp) / "bench")
-        t_last[0] = time.perf_counter()
+        t_last[0], t_last[1] = time.perf_counter(), time.process_time()
         sweep.run_sweep(short, Path(tmp) / "bench", progress=False, on_batch=on_batch)
     return out
 
 
-def fit_time_per_step(rows: list[dict], steps: int) -> tuple[float, float]:
+def fit_time_per_step(rows: list[dict], steps: int, key: str = "seconds") -> tuple[float, float]:
     """Least-squares (fixed seconds per step, FLOP/s) from measured cells: t/step = a + flops/step / rate."""
     x = np.array([r["flops"] / steps for r in rows])
-    y = np.array([r["seconds"] / steps for r in rows])
+    y = np.array([r[key] / steps for r in rows])
     if len(rows) == 1:
         return 0.0, float(x[0] / y[0])
     A = np.stack([np.ones_like(x), x], 1)
@@ -98,17 +101,20 @@ def modadd_throughput(batch: int, steps: int) -> dict:
     short = dataclasses.replace(g, name="modadd_bench", base=dataclasses.replace(g.base, steps=steps),
                                 n_seeds=batch, max_batch=batch)
     with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         sweep.run_sweep(short, Path(tmp) / "bench", progress=False)
-        dt = time.perf_counter() - t
+        dt, dc = time.perf_counter() - t, time.process_time() - c
     flops = batch * sweep.training_flops(short.base)
     full = sweep.training_flops(g.base)
     return {"seconds": dt, "model_steps_per_s": batch * steps / dt, "gflops": flops / dt / 1e9,
-            "hours_per_90": 90 * full / (flops / dt) / 3600, "hours_per_450": 450 * full / (flops / dt) / 3600}
+            "cpu_model_steps_per_s": batch * steps / dc, "cpu_gflops": flops / dc / 1e9,
+            "hours_per_90": 90 * full / (flops / dt) / 3600, "hours_per_450": 450 * full / (flops / dt) / 3600,
+            "cpu_hours_per_90": 90 * full / (flops / dc) / 3600}
 
 
 def kernels(H: int = 258, N: int = 1750, M: int = 45, repeats: int = 10) -> None:
-    """Time each product of the largest parity cell and the cheaper equivalents."""
+    """Time each product of the largest parity cell and cheaper equivalents (the engine adopted the
+    broadcast products and the in-place ReLU on 2026-12-01)."""
     def t(f) -> float:
         f()
         start = time.perf_counter()
@@ -125,8 +131,9 @@ def kernels(H: int = 258, N: int = 1750, M: int = 45, repeats: int = 10) -> None
           f"   -> (h * w_out.mT).sum(-1)  {t(lambda: (h * o.transpose(1, 2)).sum(-1, keepdim=True)):8.2f}")
     print(f"  h.T @ dz          bmm(h.mT, dz)      {t(lambda: torch.bmm(h.transpose(1, 2), dz)):8.2f}"
           f"   -> bmm(dz.mT, h).mT         {t(lambda: torch.bmm(dz.transpose(1, 2), h)):8.2f}")
-    print(f"  relu(pre)         elementwise        {t(lambda: torch.relu(h)):8.2f}"
-          f"   -> relu_ in place           {t(lambda: h.clone().relu_()) - t(lambda: h.clone()):8.2f}")
+    buf = h.clone()
+    print(f"  relu(pre)         new tensor         {t(lambda: torch.relu(h)):8.2f}"
+          f"   -> relu_ in place           {t(lambda: buf.relu_()):8.2f}")
     Xs, Ws = X[:9], torch.randn(9, 31, 5 * H)
     print(f"  X @ W, 5 weight decays sharing a seed's X as one (N x 31) @ (31 x 5H) product: "
           f"{t(lambda: torch.bmm(Xs, Ws)):8.2f}")
@@ -153,48 +160,56 @@ def main() -> None:
     n_cpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if n_cpu != args.threads:
         torch.set_num_threads(n_cpu)
-        print(f"float32 matmul peak (2048 x 2048) with {n_cpu} threads: {matmul_peak_gflops():.1f} GFLOP/s")
+        print(f"float32 matmul peak (2048 x 2048) with {n_cpu} threads: {matmul_peak_gflops()[0]:.1f} GFLOP/s")
         torch.set_num_threads(args.threads)
-    peak = matmul_peak_gflops()
+    peak, peak_cpu = matmul_peak_gflops()
     print(f"torch {torch.__version__}, {args.threads} thread(s) from here on; float32 matmul peak (2048 x 2048): "
-          f"{peak:.1f} GFLOP/s")
+          f"{peak:.1f} GFLOP/s per wall second, {peak_cpu:.1f} per CPU second of one thread")
+    print("(GFLOP/s 'wall' is per elapsed second; 'cpu' per CPU second this process got, i.e. what a free core "
+          "would give; on a busy machine the two differ)")
 
     for chunk in [int(c) for c in args.chunks.split(",")]:
         rows = measure_cells(grid, cells, args.steps, chunk)
         print(f"\nparity grid cells ({args.steps} steps each, 45 models = 5 weight decays x 9 seeds, "
               f"{chunk} model(s) per train_many call):")
-        print(f"  {'cell (H, N)':<14}{'seconds':>9}{'model-steps/s':>15}{'GFLOP/s':>9}{'% peak':>8}"
-              f"{'20k-step cell':>15}")
+        print(f"  {'cell (H, N)':<14}{'wall s':>8}{'cpu s':>8}{'model-steps/s':>15}{'GFLOP/s':>9}{'% peak':>8}"
+              f"{'cpu GFLOP/s':>13}{'% peak':>8}")
         for r in rows:
-            g = r["flops"] / r["seconds"] / 1e9
-            full_s = r["seconds"] * grid.base.steps / args.steps
-            print(f"  {str(r['cell']):<14}{r['seconds']:>9.2f}{r['model_steps'] / r['seconds']:>15.0f}{g:>9.1f}"
-                  f"{100 * g / peak:>7.1f}%{full_s / 60:>13.1f} m")
+            g, gc = r["flops"] / r["seconds"] / 1e9, r["flops"] / r["cpu_seconds"] / 1e9
+            print(f"  {str(r['cell']):<14}{r['seconds']:>8.2f}{r['cpu_seconds']:>8.2f}"
+                  f"{r['model_steps'] / r['seconds']:>15.0f}{g:>9.1f}{100 * g / peak:>7.1f}%"
+                  f"{gc:>13.1f}{100 * gc / peak_cpu:>7.1f}%")
         tot_s = sum(r["seconds"] for r in rows)
+        tot_c = sum(r["cpu_seconds"] for r in rows)
         tot_f = sum(r["flops"] for r in rows)
         print(f"  sampled cells together: {sum(r['model_steps'] for r in rows) / tot_s:.0f} model-steps/s, "
-              f"{tot_f / tot_s / 1e9:.1f} GFLOP/s = {100 * tot_f / tot_s / 1e9 / peak:.1f}% of peak")
-        a, rate = fit_time_per_step(rows, args.steps)
-        est = 0.0
-        grid_flops = 0.0
-        for h, n in all_cells:
-            cfg = dataclasses.replace(grid.base, hidden_size=h, n_train=n)
-            f = 45 * sweep.training_flops(cfg)
-            grid_flops += f
-            est += a * grid.base.steps + f / rate
-        print(f"  full grid: {grid_flops / 1e12:.0f} TFLOP of matmuls; fit: {a * 1e3:.2f} ms fixed per step + "
-              f"{rate / 1e9:.1f} GFLOP/s")
-        print(f"  estimated time of the 1,125 runs: {est / 3600:.2f} h on {args.threads} thread(s), "
-              f"{grid_flops / est / 1e9:.1f} GFLOP/s = {100 * grid_flops / est / 1e9 / peak:.1f}% of peak "
-              f"(90 min needs {grid_flops / 5400 / 1e9:.0f} GFLOP/s = "
-              f"{100 * grid_flops / 5400 / 1e9 / peak:.0f}% of this peak)")
+              f"{tot_f / tot_s / 1e9:.1f} GFLOP/s = {100 * tot_f / tot_s / 1e9 / peak:.1f}% of peak (wall); "
+              f"{sum(r['model_steps'] for r in rows) / tot_c:.0f} model-steps/s, {tot_f / tot_c / 1e9:.1f} GFLOP/s "
+              f"= {100 * tot_f / tot_c / 1e9 / peak_cpu:.1f}% of peak (cpu)")
+        grid_flops = sum(45 * sweep.training_flops(dataclasses.replace(grid.base, hidden_size=h, n_train=n))
+                         for h, n in all_cells)
+        print(f"  full grid: {grid_flops / 1e12:.0f} TFLOP of matmuls; 90 min needs {grid_flops / 5400 / 1e9:.0f} "
+              f"GFLOP/s")
+        for key, label, pk in (("seconds", "at this load (wall)", peak), ("cpu_seconds", "on a free core (cpu)", peak_cpu)):
+            a, rate = fit_time_per_step(rows, args.steps, key)
+            est = sum(a * grid.base.steps + 45 * sweep.training_flops(
+                dataclasses.replace(grid.base, hidden_size=h, n_train=n)) / rate for h, n in all_cells)
+            line = (f"  estimated time of the 1,125 runs {label}: {est / 3600:.2f} h in one process of "
+                    f"{args.threads} thread(s) ({grid_flops / est / 1e9:.1f} GFLOP/s = "
+                    f"{100 * grid_flops / est / 1e9 / pk:.0f}% of peak; fit {a * 1e3:.2f} ms/step + "
+                    f"{rate / 1e9:.1f} GFLOP/s)")
+            if key == "cpu_seconds":
+                line += f"; --jobs 2 on 2 free cores ~{est / 2 / 3600:.2f} h"
+            print(line)
 
     if args.seed_batch:
         m = modadd_throughput(args.seed_batch, args.seed_steps)
         print(f"\nseed sweep (PAIR_MODADD, batches of {args.seed_batch}, {args.seed_steps} steps): "
               f"{m['model_steps_per_s']:.0f} model-steps/s, {m['gflops']:.1f} GFLOP/s "
               f"({100 * m['gflops'] / peak:.1f}% of peak); 90 seeds x 50k steps ~ {m['hours_per_90']:.2f} h, "
-              f"450 seeds ~ {m['hours_per_450']:.2f} h")
+              f"450 seeds ~ {m['hours_per_450']:.2f} h at this load; per CPU second "
+              f"{m['cpu_model_steps_per_s']:.0f} model-steps/s, {m['cpu_gflops']:.1f} GFLOP/s "
+              f"({100 * m['cpu_gflops'] / peak_cpu:.1f}% of peak), 90 seeds ~ {m['cpu_hours_per_90']:.2f} h of one core")
     if args.kernels:
         kernels()
 

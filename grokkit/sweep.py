@@ -46,6 +46,22 @@ from .train import METRICS, Run, schedule, train_many
 FORMAT = "grokkit.Sweep/1"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
+
+def _engine_id() -> str:
+    """Which engine computed a run: grokkit and torch versions and a hash of train.py as imported."""
+    import torch
+
+    from . import __version__
+    try:
+        digest = hashlib.sha256(Path(sys.modules[train_many.__module__].__file__).read_bytes()).hexdigest()[:12]
+    except OSError:
+        digest = "unknown"
+    return f"grokkit {__version__}, torch {torch.__version__}, train.py {digest}"
+
+
+# Read once, when the engine is imported (a later edit of train.py does not change this process).
+ENGINE = _engine_id()
+
 # Fields that may not be axes: the seed has its own count, and every run of a grid must log
 # at the same steps so that the curves form one array.
 _NOT_AXES = ("seed", "steps", "log_every")
@@ -291,7 +307,8 @@ class SweepResults:
     Arrays (row = run): ``done``, ``seed``, the swept fields (:meth:`field`), ``steps``
     (shared logged steps), curves ``curve(metric)`` of shape (runs, logged steps), final
     ``train_acc``/``test_acc``, ``diverged``, ``seconds`` (wall) and ``cpu_seconds`` (this
-    process's CPU time) per model, and for seed sweeps ``W_in`` (final collapsed
+    process's CPU time) per model, ``engine`` (index into ``meta["engines"]``: versions and
+    train.py hash that computed the run; -1 unknown), and for seed sweeps ``W_in`` (final collapsed
     input weights) and ``freq_neurons`` (neurons per Fourier frequency with strength above
     :data:`grokkit.fourier.SEED_SWEEP_MIN_STRENGTH`; column k = frequency k).
     """
@@ -316,6 +333,7 @@ class SweepResults:
             "diverged_step": np.full(R, -1, np.int64),
             "seconds": np.full(R, np.nan, np.float32),
             "cpu_seconds": np.full(R, np.nan, np.float32),
+            "engine": np.full(R, -1, np.int16),
             "cls": np.full(R, -1, np.int8),
         }
         for f, values in grid.axes:
@@ -545,7 +563,9 @@ class SweepResults:
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         })
         meta["revision"] = int(meta.get("revision", 0)) + 1
+        meta.setdefault("engines", [])
         arrays["revision"] = np.array(meta["revision"])
+        arrays["engines_json"] = np.array(json.dumps(meta["engines"]))
         _atomic_write(base.with_suffix(".npz"), lambda f: np.savez_compressed(f, **arrays))
         _atomic_write(base.with_suffix(".json"), lambda f: f.write((json.dumps(meta, indent=1) + "\n").encode()))
         self.meta, self.path = meta, base.with_suffix(".npz")
@@ -568,11 +588,13 @@ class SweepResults:
         spec = json.loads(str(arrays.pop("spec_json")))
         n_seeds = int(arrays.pop("n_seeds"))
         revision = int(arrays.pop("revision", 0))
+        engines = json.loads(str(arrays.pop("engines_json", "[]")))
         meta: dict[str, Any] = {}
         if base.with_suffix(".json").exists():
             with contextlib.suppress(ValueError):
                 meta = json.loads(base.with_suffix(".json").read_text())
         meta["revision"] = revision  # the npz wins if a crash left the json one save behind
+        meta["engines"] = engines
         kw = {}
         if isinstance(meta.get("batch_by"), list):
             kw["batch_by"] = tuple(meta["batch_by"])
@@ -842,6 +864,7 @@ def _train_rows(grid: Grid, rows: list[int], device: str, progress: bool,
         for run in runs:
             recs.append(record_run(grid, run))
             recs[-1]["cpu_seconds"] = cpu
+            recs[-1]["engine"] = ENGINE
         if on_chunk is not None:
             on_chunk(sum(grid.config(r).steps for r in chunk))
     return recs
@@ -920,7 +943,13 @@ def run_sweep(grid: Grid | str, out: str | os.PathLike, device: str = "cpu", n_s
 
 def _finish_batch(res: SweepResults, base: Path, rows: list[int], recs: list[dict], bar: "_Bar",
                   on_batch: Callable | None) -> None:
+    engines = res.meta.setdefault("engines", [])
     for r, rec in zip(rows, recs):
+        rec = dict(rec)
+        if "engine" in rec:
+            if rec["engine"] not in engines:
+                engines.append(rec["engine"])
+            rec["engine"] = engines.index(rec["engine"])
         _store(res, r, rec)
     res.save(base)
     bar.finish(rows, res)

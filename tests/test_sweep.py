@@ -140,6 +140,8 @@ def test_results_are_plain_data_with_a_json_status(demo_full):
     assert meta["n_done"] == 12 and meta["done_ranges"] == [[0, 12]]
     assert meta["spec_hash"] == DEMO.spec_hash()
     assert sum(meta["class_counts"].values()) == 12
+    assert meta["engines"] == [sweep.ENGINE] and (demo_full.arrays["engine"] == 0).all()
+    assert "train.py" in sweep.ENGINE
     assert not [p for p in npz.parent.iterdir() if p.name.endswith(".tmp") and "lock" not in p.name]
 
 
@@ -266,6 +268,8 @@ def test_a_file_written_before_a_column_existed_resumes(tmp_path):
     assert res.complete
     cpu = sweep.SweepResults.load(out).arrays["cpu_seconds"]
     assert np.isnan(cpu).sum() == 6 and (cpu[~np.isnan(cpu)] > 0).all()
+    engine = sweep.SweepResults.load(out).arrays["engine"]
+    assert sorted(engine.tolist()) == [0] * 12  # cpu_seconds was removed, not engine
 
 
 def test_more_seeds_extend_the_results_and_fewer_keep_them(tmp_path, count_training):
