@@ -870,6 +870,17 @@ def _train_rows(grid: Grid, rows: list[int], device: str, progress: bool,
     return recs
 
 
+def retrain(res: SweepResults, rows: Sequence[int], device: str = "cpu", progress: bool = False) -> list[Run]:
+    """Train runs of a sweep again, as the sweep trains them (its train_chunk models per call): full Runs."""
+    rows = [int(r) for r in rows]
+    size = res.grid.train_chunk or len(rows)
+    runs: list[Run] = []
+    for i in range(0, len(rows), size):
+        runs += train_many([res.config(r) for r in rows[i:i + size]], progress=progress, device=device,
+                           keep_raw=False)
+    return runs
+
+
 def _worker_init(threads: int, parent: int) -> None:
     import threading
 
@@ -1159,7 +1170,7 @@ def summary(res: SweepResults | str, min_loss: float = analysis.DEFAULT_MIN_LOSS
 
 
 __all__ = [
-    "Grid", "SweepResults", "SweepError", "SWEEPS", "get_grid", "load", "shipped_path", "run_sweep",
+    "Grid", "SweepResults", "SweepError", "SWEEPS", "get_grid", "load", "shipped_path", "run_sweep", "retrain",
     "open_results", "check_writable", "record_run", "spec_differences", "training_flops", "step_flops",
     "eval_flops", "tune_allocator", "parity_comparison", "seed_comparison", "summary", "results_base",
     "EXPLORABLE_PARITY_COUNTS", "EXPLORABLE_PARITY_BY_WD", "EXPLORABLE_SEED_N_FREQS", "DATA_DIR", "FORMAT",

@@ -226,6 +226,17 @@ def test_train_chunk_trains_a_batch_in_smaller_train_many_calls(tmp_path, count_
     assert sweep.run_sweep("demo", tmp_path / "chunked", progress=False).complete
 
 
+def test_retrain_reproduces_stored_runs_the_way_the_sweep_trained_them(demo_full):
+    rows = [1, 6]
+    for r, run in zip(rows, sweep.retrain(demo_full, rows)):
+        assert run.config == DEMO.config(r)
+        assert analysis.classify_run(run) == demo_full.stored_classes[r]
+    chunked = dataclasses.replace(demo_full, grid=dataclasses.replace(DEMO, train_chunk=1))
+    for r, run in zip(rows, sweep.retrain(chunked, rows)):
+        alone = grokkit.train(DEMO.config(r), progress=False, keep_raw=False)
+        assert np.array_equal(run.metrics["test_loss"], alone.metrics["test_loss"])
+
+
 def test_parallel_workers_give_the_same_results(tmp_path, demo_full):
     res = sweep.run_sweep("demo", tmp_path / "parallel", progress=False, jobs=2)
     _assert_same_results(res, demo_full)

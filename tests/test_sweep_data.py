@@ -21,7 +21,6 @@ import numpy as np
 import pytest
 
 from grokkit import sweep
-from grokkit.train import train_many
 
 CHEAP_CELLS = [(16, 750), (16, 1000)]
 SAMPLE_SEED = 2023
@@ -98,7 +97,7 @@ def test_recomputed_parity_sample_has_the_shipped_classes():
     (h, n), *wds = _pick_parity_sample(res)
     rows = np.concatenate([res.rows(weight_decay=wd, hidden_size=h, n_train=n) for wd in wds])
     assert len(rows) == 18
-    runs = train_many([res.config(r) for r in rows], progress=False, keep_raw=False)
+    runs = sweep.retrain(res, rows)
     got = np.array([sweep.analysis.classify_run(run) for run in runs])
     shipped = res.stored_classes[rows]
     for i, wd in enumerate(wds):
@@ -113,7 +112,7 @@ def test_recomputed_first_seeds_have_the_shipped_key_frequencies():
     res = _shipped("modadd_seeds")
     rows = [r for r in range(N_SEED_SWEEP_CHECK)]
     assert res.done[rows].all(), f"the first {N_SEED_SWEEP_CHECK} seeds are not in the shipped seed sweep"
-    runs = train_many([res.config(r) for r in rows], progress=False, keep_raw=False)
+    runs = sweep.retrain(res, rows)
     for r, run in zip(rows, runs):
         rec = sweep.record_run(res.grid, run)
         got = [int(k) for k in np.nonzero(rec["freq_neurons"][1:])[0] + 1]
