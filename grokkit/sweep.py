@@ -605,6 +605,8 @@ class SweepResults:
         res = cls(grid=grid, arrays=arrays, meta=meta, path=npz)
         if len(res.done) != grid.n_runs:
             raise SweepError(f"{npz}: {len(res.done)} rows but the grid has {grid.n_runs} runs")
+        for k, v in cls.empty(grid).arrays.items():
+            arrays.setdefault(k, v)  # a column added to the format after the file was written
         return res
 
     def __repr__(self) -> str:
@@ -824,8 +826,6 @@ def open_results(grid: Grid, path: str | os.PathLike) -> SweepResults:
             + "; ".join(diffs[:8]) + ("; ..." if len(diffs) > 8 else "")
             + ". Choose another output path, or move the file away to start over.")
     res = old.resized(max(grid.n_seeds, old.grid.n_seeds)) if old.grid.n_seeds < grid.n_seeds else old
-    for k, v in SweepResults.empty(res.grid).arrays.items():
-        res.arrays.setdefault(k, v)  # a column added to the format after the file was written
     res.grid = dataclasses.replace(res.grid, name=grid.name, batch_by=grid.batch_by, max_batch=grid.max_batch,
                                    train_chunk=grid.train_chunk,
                                    description=grid.description or res.grid.description)
