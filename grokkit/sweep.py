@@ -15,6 +15,13 @@ curves at every logged step), so changing a threshold never means retraining::
     res.class_counts(by="weight_decay", min_loss=1e-4)
     print(summary(res))                              # beside the explorable's counts
 
+A results file may be partial (``res.complete`` is False, ``res.n_done`` of ``res.n_runs``
+runs finished, the JSON lists ``done_ranges`` and ``done_cells``); counts and summaries
+cover the finished runs only and say so. Command line (``python -m grokkit``)::
+
+    python -m grokkit sweep parity_grid --out grokkit/data/parity_grid --jobs 2
+    python -m grokkit summary parity_grid
+
 Run order inside the results: row ``r`` is seed index ``r // n_combos`` and axis combination
 ``r % n_combos`` (first axis slowest), so a grid with more seeds extends the arrays at the
 end. Stored losses are ordinary cross-entropy, as :class:`grokkit.Run` logs them; divide by
