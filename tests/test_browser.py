@@ -19,10 +19,12 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -105,8 +107,12 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _run_all_cells(page, tries: int = 4) -> None:
-    """Run > Run All Cells, retried until the cells are queued (the command stays disabled for a
-    moment after the kernel first reports idle, and a click on a disabled item does nothing)."""
+    """Run > Run All Cells, retried until the cells are queued.
+
+    A click can come too early on a busy machine: the command may be disabled, or JupyterLab
+    may not have attached the kernel to the notebook yet and answer with its "Select Kernel"
+    dialog, whose default (the notebook's own Python 3 kernel) is accepted.
+    """
     started = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
                        .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
     for _ in range(tries):
@@ -115,23 +121,33 @@ def _run_all_cells(page, tries: int = 4) -> None:
             has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")))
         item.wait_for(state="visible", timeout=30_000)
         item.click()
-        try:
-            page.wait_for_function(started, timeout=10_000)
-            return
-        except Exception:  # playwright's TimeoutError: not queued yet, open the menu again
-            page.keyboard.press("Escape")
+        end = time.monotonic() + 60
+        while time.monotonic() < end:      # do not click twice while a slow machine catches up
+            if page.evaluate(started):
+                return
+            dialog = page.locator(".jp-Dialog")
+            if dialog.count() and "Select Kernel" in dialog.first.inner_text():
+                dialog.first.locator(".jp-mod-accept").click()
+            time.sleep(0.5)
+        page.keyboard.press("Escape")
     raise AssertionError(f"Run All Cells did not start the cells after {tries} tries")
 
 
 @pytest.fixture
-def lab(tmp_path):
-    """A running JupyterLab on a temporary folder with the check notebook: yields (base url, token)."""
+def lab():
+    """A running JupyterLab on a temporary folder with the check notebook: yields (base url, token, log).
+
+    The folder comes from tempfile, not pytest's tmp_path: other pytest sessions on the same
+    machine prune old tmp_path folders, which would pull the notebook and the kernel's
+    runtime files from under a running server.
+    """
     if not Path(CHROMIUM).exists():
         _missing(f"{CHROMIUM} not found (apt-get install chromium)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         _missing("playwright is not installed")
+    tmp_path = Path(tempfile.mkdtemp(prefix="grokkit-browser-"))
     root = tmp_path / "lab"
     root.mkdir()
     _write_notebook(root / "browser_check.ipynb")
@@ -143,7 +159,9 @@ def lab(tmp_path):
     env.pop("GROKKIT_STATIC", None)     # a learner's setting must not turn the widget into an animation
     log = tmp_path / "jupyter.log"
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.port_retries=0",
-           "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}"]
+           "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+           # a starved browser must not be taken for a gone one (the kernel would lose its client)
+           "--ServerApp.websocket_ping_interval=600", "--ServerApp.websocket_ping_timeout=600"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:      # containers and CI often run as root
         cmd.append("--allow-root")
     with open(log, "wb") as out:
@@ -154,6 +172,9 @@ def lab(tmp_path):
         yield f"http://127.0.0.1:{port}", token, log
     finally:
         _stop(proc)
+        if SCREENSHOTS.is_dir():       # keep the server's log next to the screenshot
+            shutil.copy(log, SCREENSHOTS / "browser_jupyter.log")
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def test_widget_slider_redraws_its_figure_in_jupyterlab(lab):
@@ -170,7 +191,9 @@ def test_widget_slider_redraws_its_figure_in_jupyterlab(lab):
             try:
                 page.goto(f"{base}/lab/tree/browser_check.ipynb?reset&token={token}")
                 page.wait_for_selector(".jp-Notebook .jp-CodeCell")
-                page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+                # the status bar says "Python 3 (ipykernel) | Idle" once the kernel is attached
+                page.wait_for_function("""() => [...document.querySelectorAll('.jp-StatusBar-TextItem')]
+                                           .some(e => /\\|\\s*Idle/.test(e.textContent))""")
 
                 _run_all_cells(page)
 
@@ -202,7 +225,9 @@ def test_widget_slider_redraws_its_figure_in_jupyterlab(lab):
                                            arg=[h, old], timeout=60_000)
                 page.wait_for_function(
                     "el => el.textContent.trim() !== 'step 300'", arg=label.element_handle(), timeout=60_000)
-                page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+                # the status bar says "Python 3 (ipykernel) | Idle" once the kernel is attached
+                page.wait_for_function("""() => [...document.querySelectorAll('.jp-StatusBar-TextItem')]
+                                           .some(e => /\\|\\s*Idle/.test(e.textContent))""")
                 pixels_after = [h.screenshot() for h in imgs]
                 assert pixels_after[0] != pixels_before[0], "moving the slider did not change the curves"
                 assert pixels_after[1] != pixels_before[1], "moving the slider did not change the weights"
@@ -217,13 +242,21 @@ def test_widget_slider_redraws_its_figure_in_jupyterlab(lab):
                 assert not bad, "a cell shows an error:\n" + "\n---\n".join(bad)
                 body = page.locator("body").inner_text()
                 assert "Error displaying widget" not in body and "Failed to load model" not in body
+            except Exception as e:
+                dialogs = page.locator(".jp-Dialog")
+                shown = [dialogs.nth(i).inner_text() for i in range(dialogs.count())]
+                if shown:   # a JupyterLab dialog (kernel died, ...) says more than a timeout
+                    raise AssertionError(f"JupyterLab shows a dialog: {shown}\nserver log:\n"
+                                         f"{log.read_text()[-3000:]}") from e
+                raise
             finally:
-                news = page.get_by_role("button", name="No", exact=True)   # the "Jupyter news?" toast
-                if news.count():
-                    news.first.click()
+                try:    # the "Jupyter news?" toast, best effort, so the screenshot is clean
+                    page.get_by_role("button", name="No", exact=True).first.click(timeout=2_000)
+                except Exception:
+                    pass
                 page.screenshot(path=str(SCREENSHOTS / "browser_widget_check.png"), full_page=True)
         finally:
             browser.close()
     elapsed = time.monotonic() - t0
-    print(f"browser part took {elapsed:.1f} s; server log: {log}")
+    print(f"browser part took {elapsed:.1f} s")
 
