@@ -1232,12 +1232,17 @@ def animation_html(fig: Figure, update: Callable[[Any], Any], frames: Sequence[A
     frames = list(frames)
     old_dpi = fig.dpi
     fig.set_dpi(dpi)
+
     def frame(f: Any) -> list:
         """Draw one frame (no blitting: FuncAnimation saves whole figures)."""
         update(f)
         return []
 
     try:
+        if frames:          # lay the figure out once; then each saved frame is drawn only once
+            update(frames[0])
+            fig.canvas.draw()
+            fig.set_layout_engine(None)
         anim = FuncAnimation(fig, frame, frames=frames, interval=interval,
                              blit=False, repeat=True, cache_frame_data=False)
         html = anim.to_jshtml(default_mode="loop")
