@@ -48,7 +48,7 @@ import numpy as np
 
 from . import analysis, fourier
 from .configs import Config, ModAddConfig, ParityConfig, config_from_dict, config_to_dict
-from .train import METRICS, Run, schedule, train_many
+from .train import METRICS, Run, _atomic_write, schedule, train_many
 
 FORMAT = "grokkit.Sweep/1"
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -625,24 +625,6 @@ def results_base(path: str | os.PathLike) -> Path:
     """PATH without a .npz/.json suffix: the common stem of the results pair."""
     p = Path(path)
     return p.with_suffix("") if p.suffix in (".npz", ".json") else p
-
-
-def _atomic_write(path: Path, write: Callable) -> None:
-    """Write through a hidden temporary file in the same folder, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary shared files
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _ranges(mask: np.ndarray) -> list[list[int]]:

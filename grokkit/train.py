@@ -135,15 +135,20 @@ class Run:
 
 
 def _atomic_write(path: Path, write) -> None:
-    """Write a file through a temporary file in the same folder, then rename it into place."""
+    """Write through a hidden temporary file in the same folder, then rename it into place.
+
+    Shared by saved runs and sweep results: a reader never sees a half-written file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; saved runs are for sharing
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; saved files are for sharing
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
