@@ -243,6 +243,20 @@ def test_parallel_workers_give_the_same_results(tmp_path, demo_full):
     _assert_same_results(sweep.SweepResults.load(tmp_path / "parallel"), demo_full)
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is pid (read from /proc, Linux)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_workers_stop_when_the_sweep_process_is_killed(tmp_path, repo):
     cmd = [sys.executable, "-m", "grokkit", "sweep", "demo", "--seeds", "200", "--jobs", "2",
            "--out", str(tmp_path / "orphans"), "--quiet"]
@@ -253,8 +267,7 @@ def test_workers_stop_when_the_sweep_process_is_killed(tmp_path, repo):
         deadline = time.time() + 300
         while len(workers) < 3 and proc.poll() is None and time.time() < deadline:  # 2 workers + tracker
             time.sleep(0.2)
-            out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
-            workers = [int(p) for p in out.split()]
+            workers = _children(proc.pid)
         assert proc.poll() is None and workers, "the sweep ended before its workers could be seen"
         time.sleep(1.0)
     finally:
