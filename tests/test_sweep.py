@@ -445,6 +445,12 @@ def test_seed_sweep_stores_final_weights_and_neurons_per_frequency(tmp_path):
     assert any(res.key_frequencies(r) for r in range(4))
     assert res.key_frequencies(0, min_strength=0.0) == fourier.key_frequencies(res.W_in[0].astype(np.float64))
     assert "models by number of key frequencies" in sweep.summary(res)
+    c = sweep.seed_comparison(res)
+    _, te = res.article_losses()
+    generalized = [r for r in range(4) if np.nanmin(te[r]) <= 1e-2]
+    assert c["generalized"] == len(generalized)
+    assert sum(c["models_by_n_freqs"].values()) == len(generalized)
+    assert sum(c["all_models_by_n_freqs"].values()) == 4
 
 
 def test_summary_compares_with_the_explorable_and_flags_partial_results(tmp_path, demo_full):
