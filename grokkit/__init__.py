@@ -1,7 +1,7 @@
 """grokkit: the helper package of a hands-on course on grokking.
 
 The names most notebooks need are here: the explorable's configs, ``train`` and
-``train_many``, and the ``Run`` record. Submodules: tasks, models, train, fourier,
+``train_many``, and the ``Run`` record. Submodules: tasks, models, train, transformer, fourier,
 analysis, sweep, plots, widgets, course.
 """
 

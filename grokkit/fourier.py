@@ -96,6 +96,33 @@ def key_frequencies(W_in: np.ndarray, min_strength: float = 0.0, min_neurons: in
     return [k for k, ns in frequency_groups(W_in, min_strength).items() if len(ns) >= min_neurons]
 
 
+def frequency_power(W: np.ndarray) -> np.ndarray:
+    """Share of the non-constant power of W's columns at each frequency 1..p//2 (rows of W: residues).
+
+    For an embedding (p, d) or collapsed input weights (p, H): the sum over columns of the
+    squared cos k and sin k coefficients, divided by the total over all k >= 1. A random
+    matrix spreads its power about evenly; a Fourier-based solution puts it on a few k.
+    """
+    W = np.asarray(W, np.float64)
+    if W.ndim < 2:
+        raise ValueError(f"W has shape {W.shape}: it must be at least 2-D, with residues along axis -2")
+    p = W.shape[-2]
+    power = ((fourier_basis(p) @ W) ** 2).sum(axis=-1)            # (..., p): per basis row
+    freq = row_frequency(p)
+    per_k = np.stack([power[..., freq == k].sum(axis=-1) for k in range(1, p // 2 + 1)], axis=-1)
+    total = per_k.sum(axis=-1, keepdims=True)
+    return per_k / np.where(total > 0, total, 1.0)
+
+
+def keep_frequencies(W: np.ndarray, freqs: list[int]) -> np.ndarray:
+    """W (p, ...) with every Fourier component removed except the constant and the given frequencies."""
+    W = np.asarray(W, np.float64)
+    p = W.shape[-2]
+    F = fourier_basis(p)
+    mask = np.isin(row_frequency(p), [0, *freqs]).astype(np.float64)
+    return F.T @ (mask[:, None] * (F @ W))
+
+
 # The seed sweep counts a neuron toward a frequency only if its max |coefficient| > 10
 # (FE/mod-bot/seeds/parse.js).
 SEED_SWEEP_MIN_STRENGTH = 10.0
@@ -103,5 +130,6 @@ SEED_SWEEP_MIN_STRENGTH = 10.0
 __all__ = [
     "fourier_basis", "basis_labels", "row_frequency", "dft_in", "dft_out", "neuron_frequencies",
     "neuron_strengths", "neuron_phases", "neuron_order", "frequency_groups", "key_frequencies",
+    "frequency_power", "keep_frequencies",
     "SEED_SWEEP_MIN_STRENGTH",
 ]

@@ -1292,6 +1292,97 @@ def _register_png_formatter() -> None:
 _register_png_formatter()
 
 
+
+# ---------------------------------------------------------------- notebook 07: beyond the article
+
+LIU_CLASSES = ("comprehension", "grokking", "memorization", "confusion")
+# Liu et al.'s phases drawn in the colours of the article's classes they correspond to.
+LIU_COLORS = {"comprehension": CLASS_COLORS["generalize"], "grokking": CLASS_COLORS["grok"],
+              "memorization": CLASS_COLORS["memorize"], "confusion": CLASS_COLORS["fail"]}
+
+
+def steps_to_generalize(groups: Mapping[str, Sequence[int | None]], budget: int, level: float, *,
+                        xlabel: str = "", title: str = "", ax: Any = None) -> Figure:
+    """One column of dots per group: each run's steps to ``level`` test accuracy, 'never' above the budget."""
+    fig = ax.figure if ax is not None else new_figure((8.0, 3.2))
+    ax = ax if ax is not None else fig.subplots()
+    never = budget * 1.15
+    for i, (name, steps) in enumerate(groups.items()):
+        steps = list(steps)
+        ys = [never if s is None else s for s in steps]
+        xs = i + np.linspace(-0.15, 0.15, len(ys)) if len(ys) > 1 else [i]
+        ax.scatter(xs, ys, color=[TEST_COLOR if s is not None else "grey" for s in steps], zorder=3,
+                   edgecolor=CLASS_EDGE, linewidth=0.5)
+        done = sorted(s for s in steps if s is not None)
+        if len(done) * 2 > len(steps):                    # the median is a real step
+            med = float(np.median([np.inf if s is None else s for s in steps]))
+            ax.plot([i - 0.25, i + 0.25], [med, med], color=STEP_COLOR, lw=1.5, zorder=2)
+    ax.axhline(budget, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(range(len(groups)), [str(k) for k in groups])
+    ticks = [t for t in MaxNLocator(5).tick_values(0, budget) if 0 <= t <= budget]
+    ax.set_yticks(ticks + [never], [f"{int(t):,}" for t in ticks] + ["never"])
+    ax.set_ylim(-0.03 * never, never * 1.06)
+    ax.set(xlabel=xlabel, ylabel=f"steps to {level:.0%} test accuracy", title=title)
+    ax.grid(alpha=0.25, axis="y")
+    return fig
+
+
+def phase_diagram(classes: np.ndarray, lrs: Sequence[float], wds: Sequence[float], *, title: str = "",
+                  ax: Any = None) -> Figure:
+    """Liu et al.'s phase of each (learning rate, weight decay) run as a coloured grid, lr up, wd right."""
+    classes = np.asarray(classes, dtype=object)
+    if classes.shape != (len(lrs), len(wds)):
+        raise ValueError(f"classes has shape {classes.shape}: expected (len(lrs), len(wds)) = {(len(lrs), len(wds))}")
+    unknown = sorted({str(c) for c in classes.ravel()} - set(LIU_CLASSES))
+    if unknown:
+        raise ValueError(f"classes holds {unknown}: each must be one of {LIU_CLASSES}")
+    fig = ax.figure if ax is not None else new_figure((7.5, 3.6))
+    ax = ax if ax is not None else fig.subplots()
+    for i in range(len(lrs)):
+        for j in range(len(wds)):
+            c = classes[i, j]
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=LIU_COLORS[c], edgecolor=CLASS_EDGE, lw=0.6))
+            ax.text(j, i, c[:5], ha="center", va="center", fontsize=8)
+    ax.set_xlim(-0.5, len(wds) - 0.5)
+    ax.set_ylim(-0.5, len(lrs) - 0.5)
+    ax.set_xticks(range(len(wds)), [f"{w:g}" for w in wds])
+    ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
+    ax.set(xlabel="weight decay", ylabel="learning rate", title=title)
+    handles = [Rectangle((0, 0), 1, 1, facecolor=LIU_COLORS[c], edgecolor=CLASS_EDGE) for c in LIU_CLASSES]
+    ax.legend(handles, LIU_CLASSES, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return fig
+
+
+def _embedding_at(run: Any, step: int) -> np.ndarray:
+    """The residue-indexed input weights at a step: a transformer's embedding or an MLP's W_in."""
+    i = run.snapshot_index(step)
+    return run.embeddings[i] if hasattr(run, "embeddings") else run.W_in[i]
+
+
+def frequency_spectrum(run: Any, step: int | None = None, *, fig: Figure | None = None) -> Figure:
+    """Share of the embedding's (or W_in's) Fourier power at each frequency, at ``step``, against step 0."""
+    step = _step_of(run, step)
+    fig, st, fresh = _begin(fig, ("frequency_spectrum", run), (8.0, 3.0))
+    first = fourier.frequency_power(_embedding_at(run, 0))
+    now = fourier.frequency_power(_embedding_at(run, step))
+    ks = np.arange(1, len(now) + 1)
+    if fresh:
+        ax = fig.subplots()
+        ax.step(ks, first, where="mid", color="grey", lw=1, label="step 0")
+        st["bars"] = ax.bar(ks, now, color=TEST_COLOR, width=0.7, label="this step")
+        ax.set(xlabel="frequency k", ylabel="share of the power", xlim=(0.3, len(ks) + 0.7), ylim=(0, 1))
+        ax.set_xticks(ks)
+        ax.legend(loc="upper right", frameon=False)
+        ax.grid(alpha=0.25, axis="y")
+        st["dynamic"] += list(st["bars"]) + [ax.title]
+    ax = fig.axes[0]
+    for bar, h in zip(st["bars"], now):
+        bar.set_height(h)
+    top = np.sort(now)[::-1][:3].sum()
+    ax.set_title(f"step {int(run.snapshot_steps[run.snapshot_index(step)]):,}: the 3 strongest frequencies "
+                 f"hold {top:.0%} of the power")
+    return fig
+
 __all__ = [
     "TRAIN_COLOR", "TEST_COLOR", "STEP_COLOR", "WEIGHT_CMAP", "CLASS_COLORS", "CLASS_EDGE", "DIGIT_COLORS",
     "BIAS_COLOR", "DISTRACTOR_COLOR", "A_COLOR", "B_COLOR", "ANSWER_COLOR", "new_figure", "to_png",
@@ -1299,5 +1390,6 @@ __all__ = [
     "parity_weights", "parity_trajectories", "classify_grid", "sweep_grid", "cell_losses", "freqs_title",
     "loss_grid", "seed_grid", "class_bars", "fixed_embedding", "five_neuron_weights", "circle_order",
     "five_neuron_circles", "dft", "frequency_stars", "logits", "construction", "animation_html",
-    "animation_steps", "animate",
+    "animation_steps", "animate", "LIU_CLASSES", "LIU_COLORS", "steps_to_generalize", "phase_diagram",
+    "frequency_spectrum",
 ]

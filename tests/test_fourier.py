@@ -59,3 +59,36 @@ def test_dft_out_transforms_each_neurons_output_row():
 def test_bad_modulus_is_rejected():
     with pytest.raises(ValueError, match="p"):
         fourier.fourier_basis(1)
+
+
+def test_frequency_power_of_a_pure_wave_is_all_at_its_frequency_and_shares_sum_to_one():
+    p = 13
+    i = np.arange(p)
+    W = np.stack([np.cos(2 * np.pi * 4 * i / p + 0.3), 2 * np.sin(2 * np.pi * 4 * i / p), np.ones(p)], 1)
+    share = fourier.frequency_power(W)
+    assert share.shape == (6,)
+    assert share[3] == pytest.approx(1.0) and np.allclose(np.delete(share, 3), 0, atol=1e-12)
+    rand = fourier.frequency_power(np.random.RandomState(1).randn(p, 50))
+    assert rand.sum() == pytest.approx(1.0) and rand.max() < 0.35
+
+
+def test_frequency_power_agrees_with_numpy_fft():
+    p = 11
+    W = np.random.RandomState(2).randn(p, 4)
+    power = (np.abs(np.fft.rfft(W, axis=0)[1:]) ** 2).sum(axis=1)
+    assert np.allclose(fourier.frequency_power(W), power / power.sum())
+
+
+def test_keep_frequencies_keeps_the_constant_and_the_chosen_waves_only():
+    p = 13
+    i = np.arange(p)
+    waves = {k: np.cos(2 * np.pi * k * i / p) for k in (2, 5)}
+    W = (3.0 + waves[2] + 0.5 * waves[5])[:, None]
+    assert np.allclose(fourier.keep_frequencies(W, [2]), (3.0 + waves[2])[:, None])
+    assert np.allclose(fourier.keep_frequencies(W, [2, 5]), W)
+    assert np.allclose(fourier.keep_frequencies(W, []), 3.0)
+
+
+def test_frequency_power_refuses_a_vector():
+    with pytest.raises(ValueError, match="at least 2-D"):
+        fourier.frequency_power(np.ones(5))

@@ -615,3 +615,42 @@ def test_logit_panels_span_the_largest_logit_over_all_pairs(mod):
     plots.logits(mod, step, 5, 7, max_groups=2, fig=fig)
     assert fig.axes[-1].get_ylim()[1] == hi       # moving a and b keeps the scale
     assert plots.to_png(fig) != bg
+
+
+# ---------------------------------------------------------------- notebook 07
+
+
+def test_steps_to_generalize_puts_never_above_the_budget_and_marks_medians():
+    fig = plots.steps_to_generalize({"a": [100, 200, None], "b": [None, None, 50]}, 1000, 0.95, xlabel="x")
+    ax = fig.axes[0]
+    offsets = np.concatenate([c.get_offsets() for c in ax.collections])
+    assert sorted(offsets[:, 1].tolist()) == [50, 100, 200, 1150, 1150, 1150]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert ax.get_yticklabels()[-1].get_text() == "never"
+    medians = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
+    assert len(medians) == 1 and medians[0].get_ydata()[0] == 200   # only "a" has a real median
+
+
+def test_phase_diagram_colours_each_cell_by_its_class_and_refuses_unknown_classes():
+    classes = np.array([["memorization", "grokking"], ["comprehension", "confusion"]], dtype=object)
+    fig = plots.phase_diagram(classes, [1e-3, 1e-2], [0.0, 1.0])
+    ax = fig.axes[0]
+    cells = [p for p in ax.patches if isinstance(p, plt.Rectangle)]
+    colours = [mcolors.to_hex(p.get_facecolor()) for p in cells[:4]]
+    assert colours == [mcolors.to_hex(plots.LIU_COLORS[c]) for c in classes.ravel()]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0.001", "0.01"]
+    with pytest.raises(ValueError, match="each must be one of"):
+        plots.phase_diagram(np.array([["lost"]], dtype=object), [1e-3], [0.0])
+    with pytest.raises(ValueError, match="expected \\(len\\(lrs\\), len\\(wds\\)\\)"):
+        plots.phase_diagram(classes, [1e-3], [0.0, 1.0])
+
+
+def test_frequency_spectrum_bars_are_the_embedding_power_at_the_step(mod):
+    step = int(mod.snapshot_steps[2])
+    fig = plots.frequency_spectrum(mod, step)
+    heights = [b.get_height() for b in fig.axes[0].patches]
+    assert np.allclose(heights, fourier.frequency_power(mod.W_in[2]))
+    plots.frequency_spectrum(mod, int(mod.snapshot_steps[-1]), fig=fig)        # redraw in place
+    heights = [b.get_height() for b in fig.axes[0].patches]
+    assert np.allclose(heights, fourier.frequency_power(mod.W_in[-1]))
+    assert f"step {int(mod.snapshot_steps[-1]):,}" in fig.axes[0].get_title()
