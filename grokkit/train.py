@@ -169,7 +169,7 @@ def schedule(steps: int, every: int) -> np.ndarray:
     return s.astype(np.int64)
 
 
-_THREADS_CHECKED = False
+_THREAD_CEILING: int | None = None     # torch threads allowed: min(torch default or user choice, quota)
 
 
 def cpu_quota() -> int:
@@ -188,13 +188,38 @@ def cpu_quota() -> int:
     return max(1, n)
 
 
+def other_runnable_tasks(samples: int = 5, interval: float = 0.002) -> int:
+    """Tasks ready to run on this machine besides the caller, from /proc/loadavg (0 where unknown).
+
+    The fewest over a few samples a couple of milliseconds apart, so that a passing
+    process (or this process's own idle threads) is not taken for a busy CPU.
+    """
+    counts = []
+    for i in range(samples):
+        try:
+            running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return 0
+        counts.append(running - 1)
+        if i + 1 < samples:
+            time.sleep(interval)
+    return max(0, min(counts))
+
+
 def _limit_threads() -> None:
-    """Once per process, lower torch's CPU thread count to the CPUs actually available."""
-    global _THREADS_CHECKED
-    if not _THREADS_CHECKED:
-        _THREADS_CHECKED = True
-        if torch.get_num_threads() > cpu_quota():
-            torch.set_num_threads(cpu_quota())
+    """Before each training call: use the CPUs that are free, at most the quota and the user's choice.
+
+    Two torch threads on two CPUs that something else is also using slow the small
+    per-step operations here down 10-80x (each thread waits for the other at every
+    operation while it is descheduled), so when another process is busy, fewer threads
+    are used. The thread count does not change the results (same seed, same numbers).
+    """
+    global _THREAD_CEILING
+    if _THREAD_CEILING is None:
+        _THREAD_CEILING = max(1, min(torch.get_num_threads(), cpu_quota()))
+    want = max(1, min(_THREAD_CEILING, cpu_quota() - other_runnable_tasks()))
+    if torch.get_num_threads() != want:
+        torch.set_num_threads(want)
 
 
 def _group_key(cfg: Config) -> tuple:

@@ -126,3 +126,69 @@ def test_grokfast_and_stablemax_options_run_and_change_training():
 def test_train_many_rejects_a_non_config():
     with pytest.raises(ValueError, match="configs\\[1\\]"):
         grokkit.train_many([SMALL, {"p": 67}], progress=False)
+
+
+# --------------------------------------------------------------------------- threads under contention
+
+
+def test_other_runnable_tasks_reads_a_count_from_proc_loadavg():
+    from grokkit.train import other_runnable_tasks
+    n = other_runnable_tasks(samples=2, interval=0.0)
+    assert isinstance(n, int) and n >= 0
+
+
+@pytest.fixture
+def thread_state(monkeypatch):
+    """Restore torch's thread count and the trainer's ceiling after a test."""
+    import importlib
+
+    import torch
+    T = importlib.import_module("grokkit.train")   # the module: grokkit.train is also the function's name
+    before = torch.get_num_threads()
+    monkeypatch.setattr(T, "_THREAD_CEILING", None)
+    yield T
+    torch.set_num_threads(before)
+
+
+def test_threads_drop_to_the_free_cpus_when_another_process_is_busy_and_come_back(thread_state, monkeypatch):
+    import torch
+    T = thread_state
+    torch.set_num_threads(2)
+    monkeypatch.setattr(T, "cpu_quota", lambda: 2)
+    busy = {"n": 1}
+    monkeypatch.setattr(T, "other_runnable_tasks", lambda: busy["n"])
+    T._limit_threads()
+    assert torch.get_num_threads() == 1
+    busy["n"] = 0
+    T._limit_threads()
+    assert torch.get_num_threads() == 2
+    busy["n"] = 5
+    T._limit_threads()
+    assert torch.get_num_threads() == 1                      # never below one
+
+
+def test_threads_never_exceed_the_users_choice_or_the_quota(thread_state, monkeypatch):
+    import torch
+    T = thread_state
+    torch.set_num_threads(1)                                  # the user asked for one thread
+    monkeypatch.setattr(T, "cpu_quota", lambda: 2)
+    monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
+    T._limit_threads()
+    assert torch.get_num_threads() == 1
+
+
+def test_results_do_not_depend_on_the_number_of_threads(thread_state, monkeypatch):
+    """Why choosing threads by load is safe: same seed, same numbers, bit for bit."""
+    import torch
+    T = thread_state
+    cfg = grokkit.ModAddConfig(p=23, embed_size=16, hidden_size=8, steps=150, log_every=10, save_every=50)
+    runs = {}
+    for n in (1, 2):
+        monkeypatch.setattr(T, "_THREAD_CEILING", n)
+        monkeypatch.setattr(T, "cpu_quota", lambda: 2)
+        monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
+        runs[n] = grokkit.train_many([cfg, replace(cfg, seed=1)], progress=False)
+        assert torch.get_num_threads() == n
+    for a, b in zip(runs[1], runs[2]):
+        assert np.array_equal(a.metrics["train_loss"], b.metrics["train_loss"])
+        assert np.array_equal(a.W_in, b.W_in)
