@@ -4,17 +4,23 @@ Sub-commands:
   sweep NAME      train a named sweep (resumes an interrupted one in the same --out)
   sweep --list    list the named sweeps with their size and cost
   summary NAME    compare results (shipped, or --out PATH) with the explorable's numbers
+  train NAME      train one of the explorable's named configs and save the Run (--out PATH)
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
 
+from . import configs as _configs
 from . import sweep as _sweep
+
+NAMED_CONFIGS = {name: getattr(_configs, name) for name in
+                 ("PAIR_MODADD", "PAIR_FIVE_NEURON", "PAIR_PARITY", "REVERSE_GROKKING", "GEN_MEM_GEN")}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +57,35 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", type=Path, default=None, help="results path to read instead of the shipped file")
     m.add_argument("--min-loss", type=float, default=_sweep.analysis.DEFAULT_MIN_LOSS)
     m.add_argument("--max-ratio", type=float, default=_sweep.analysis.DEFAULT_MAX_RATIO)
+
+    t = sub.add_parser("train", help="train one of the explorable's named configs and save the run",
+                       description="Train a named config and save the Run as OUT.npz (arrays, no pickle) and "
+                                   "OUT.json (config, status), written atomically.")
+    t.add_argument("name", help=f"one of: {', '.join(NAMED_CONFIGS)}")
+    t.add_argument("--out", type=Path, required=True, help="path of the saved run, without suffix")
+    t.add_argument("--seed", type=int, default=None, help="another seed than the config's own")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def _train(args: argparse.Namespace) -> int:
+    """The train command: check every argument, then train and save."""
+    if args.name not in NAMED_CONFIGS:
+        raise _sweep.SweepError(f"unknown config {args.name!r}: one of {', '.join(NAMED_CONFIGS)}")
+    config = NAMED_CONFIGS[args.name]
+    if args.seed is not None:
+        if args.seed < 0:
+            raise _sweep.SweepError(f"--seed {args.seed} is not allowed: an integer >= 0")
+        config = dataclasses.replace(config, seed=args.seed)
+    folder = args.out.resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise _sweep.SweepError(f"--out {args.out}: the folder {folder} does not exist or is not writable")
+    from .train import train
+    run = train(config, progress=not args.quiet)
+    path = run.save(args.out)
+    print(f"{path}: {args.name} (seed {config.seed}), {config.steps:,} steps in {run.seconds:.0f} s, "
+          f"final test accuracy {run.final['test_acc']:.3f}")
+    return 0
 
 
 def _list() -> str:
@@ -111,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                                    on_batch=_log_batch(time.time()) if args.quiet else None)
             print(f"{res.path}: {res.n_done}/{res.n_runs} runs done" + ("" if res.complete else " (partial)"))
             return 0
+        if args.command == "train":
+            return _train(args)
         if args.command == "summary":
             res = _sweep.load(args.out if args.out is not None else args.name)
             print(_sweep.summary(res, args.min_loss, args.max_ratio))
