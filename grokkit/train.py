@@ -170,6 +170,7 @@ def schedule(steps: int, every: int) -> np.ndarray:
 
 
 _THREAD_CEILING: int | None = None     # torch threads allowed: min(torch default or user choice, quota)
+_THREADS_SET: int | None = None        # what _limit_threads last set (another value: the user changed it)
 
 
 def cpu_quota() -> int:
@@ -214,12 +215,14 @@ def _limit_threads() -> None:
     operation while it is descheduled), so when another process is busy, fewer threads
     are used. The thread count does not change the results (same seed, same numbers).
     """
-    global _THREAD_CEILING
-    if _THREAD_CEILING is None:
-        _THREAD_CEILING = max(1, min(torch.get_num_threads(), cpu_quota()))
+    global _THREAD_CEILING, _THREADS_SET
+    now = torch.get_num_threads()
+    if _THREAD_CEILING is None or now != _THREADS_SET:      # first call, or set by the user since
+        _THREAD_CEILING = max(1, min(now, cpu_quota()))
     want = max(1, min(_THREAD_CEILING, cpu_quota() - other_runnable_tasks()))
-    if torch.get_num_threads() != want:
+    if now != want:
         torch.set_num_threads(want)
+    _THREADS_SET = want
 
 
 def _group_key(cfg: Config) -> tuple:

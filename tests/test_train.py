@@ -146,6 +146,7 @@ def thread_state(monkeypatch):
     T = importlib.import_module("grokkit.train")   # the module: grokkit.train is also the function's name
     before = torch.get_num_threads()
     monkeypatch.setattr(T, "_THREAD_CEILING", None)
+    monkeypatch.setattr(T, "_THREADS_SET", None)
     yield T
     torch.set_num_threads(before)
 
@@ -175,6 +176,12 @@ def test_threads_never_exceed_the_users_choice_or_the_quota(thread_state, monkey
     monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
     T._limit_threads()
     assert torch.get_num_threads() == 1
+    torch.set_num_threads(2)                                  # ... until the user asks for two
+    T._limit_threads()
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)                                  # and back to one
+    T._limit_threads()
+    assert torch.get_num_threads() == 1
 
 
 def test_results_do_not_depend_on_the_number_of_threads(thread_state, monkeypatch):
@@ -185,6 +192,7 @@ def test_results_do_not_depend_on_the_number_of_threads(thread_state, monkeypatc
     runs = {}
     for n in (1, 2):
         monkeypatch.setattr(T, "_THREAD_CEILING", n)
+        monkeypatch.setattr(T, "_THREADS_SET", torch.get_num_threads())
         monkeypatch.setattr(T, "cpu_quota", lambda: 2)
         monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
         runs[n] = grokkit.train_many([cfg, replace(cfg, seed=1)], progress=False)
