@@ -200,3 +200,18 @@ def test_results_do_not_depend_on_the_number_of_threads(thread_state, monkeypatc
     for a, b in zip(runs[1], runs[2]):
         assert np.array_equal(a.metrics["train_loss"], b.metrics["train_loss"])
         assert np.array_equal(a.W_in, b.W_in)
+
+
+def test_grokkit_progress_0_keeps_automatic_bars_closed_but_not_requested_ones(monkeypatch):
+    from grokkit.train import _Progress
+    monkeypatch.setenv("GROKKIT_PROGRESS", "0")
+    auto = _Progress(total=100, mode=None)
+    auto.start -= 1000.0                        # looks very slow: would open a bar otherwise
+    auto.update(10)
+    assert auto.bar is None
+    monkeypatch.setenv("GROKKIT_PROGRESS", "1")
+    slow = _Progress(total=100, mode=None)
+    slow.start -= 1000.0
+    slow.update(10)
+    assert slow.bar is not None
+    slow.close()
