@@ -22,6 +22,28 @@ def _fail(cls_name: str, name: str, value: Any, allowed: str) -> None:
     raise ValueError(f"{cls_name}.{name} = {value!r} is not allowed: {name} must be {allowed}")
 
 
+def _check_common_training_fields(cfg: Any) -> None:
+    """Check the fields every trainable config has (MLP and transformer): AdamW, Grokfast, schedule, seed."""
+    n = type(cfg).__name__
+    if not cfg.weight_decay >= 0:
+        _fail(n, "weight_decay", cfg.weight_decay, "a number >= 0")
+    if not cfg.lr > 0:
+        _fail(n, "lr", cfg.lr, "a number > 0")
+    for name in ("beta1", "beta2", "grokfast_alpha"):
+        if not 0.0 <= getattr(cfg, name) < 1.0:
+            _fail(n, name, getattr(cfg, name), "in [0, 1)")
+    if not cfg.grokfast_lambda >= 0:
+        _fail(n, "grokfast_lambda", cfg.grokfast_lambda, "a number >= 0")
+    for name in ("steps", "log_every"):
+        v = getattr(cfg, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            _fail(n, name, v, "a positive integer")
+    if not isinstance(cfg.save_every, int) or isinstance(cfg.save_every, bool) or cfg.save_every < 0:
+        _fail(n, "save_every", cfg.save_every, "an integer >= 0 (0: no snapshots but the first and last)")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
+        _fail(n, "seed", cfg.seed, "an integer >= 0")
+
+
 @dataclass(frozen=True)
 class _TrainingFields:
     """Fields shared by every model: optimizer, regularizer, schedule, seed."""
@@ -52,33 +74,15 @@ class _TrainingFields:
             _fail(n, "dropout", self.dropout, "in [0, 1)")
         if self.regularizer not in REGULARIZERS:
             _fail(n, "regularizer", self.regularizer, f"one of {REGULARIZERS}")
-        if not self.weight_decay >= 0:
-            _fail(n, "weight_decay", self.weight_decay, "a number >= 0")
-        if not self.lr > 0:
-            _fail(n, "lr", self.lr, "a number > 0")
-        for name in ("beta1", "beta2"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                _fail(n, name, getattr(self, name), "in [0, 1)")
+        _check_common_training_fields(self)
         if not self.eps > 0:
             _fail(n, "eps", self.eps, "a number > 0")
-        for name in ("steps", "log_every"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                _fail(n, name, v, "a positive integer")
-        if not isinstance(self.save_every, int) or self.save_every < 0:
-            _fail(n, "save_every", self.save_every, "an integer >= 0 (0: no snapshots but the first and last)")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            _fail(n, "seed", self.seed, "an integer >= 0")
         if not self.init_scale > 0:
             _fail(n, "init_scale", self.init_scale, "a number > 0")
         if self.loss not in LOSSES:
             _fail(n, "loss", self.loss, f"one of {LOSSES}")
         if self.dtype not in DTYPES:
             _fail(n, "dtype", self.dtype, f"one of {DTYPES}")
-        if not 0.0 <= self.grokfast_alpha < 1.0:
-            _fail(n, "grokfast_alpha", self.grokfast_alpha, "in [0, 1)")
-        if not self.grokfast_lambda >= 0:
-            _fail(n, "grokfast_lambda", self.grokfast_lambda, "a number >= 0")
 
 
 @dataclass(frozen=True)

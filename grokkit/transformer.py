@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .configs import _fail
+from .configs import _check_common_training_fields, _fail
 from .tasks import modadd_split
 from .train import _limit_threads, schedule
 
@@ -53,25 +53,13 @@ class TransformerConfig:
             _fail(n, "train_fraction", self.train_fraction, "in (0, 1), leaving pairs to test on")
         if int(self.train_fraction * self.p * self.p) < 1:
             _fail(n, "train_fraction", self.train_fraction, f"large enough to keep one of the {self.p ** 2} pairs")
-        for name in ("d_model", "n_heads", "d_mlp", "steps", "log_every"):
+        for name in ("d_model", "n_heads", "d_mlp"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 _fail(n, name, v, "a positive integer")
         if self.d_model % self.n_heads:
             _fail(n, "n_heads", self.n_heads, f"a divisor of d_model = {self.d_model}")
-        if not isinstance(self.save_every, int) or isinstance(self.save_every, bool) or self.save_every < 0:
-            _fail(n, "save_every", self.save_every, "an integer >= 0 (0: first and last step only)")
-        if not self.lr > 0:
-            _fail(n, "lr", self.lr, "a number > 0")
-        if not self.weight_decay >= 0:
-            _fail(n, "weight_decay", self.weight_decay, "a number >= 0")
-        for name in ("beta1", "beta2", "grokfast_alpha"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                _fail(n, name, getattr(self, name), "in [0, 1)")
-        if not self.grokfast_lambda >= 0:
-            _fail(n, "grokfast_lambda", self.grokfast_lambda, "a number >= 0")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            _fail(n, "seed", self.seed, "an integer >= 0")
+        _check_common_training_fields(self)
 
     @property
     def task(self) -> str:

@@ -42,6 +42,21 @@ def test_bad_modadd_value_names_the_field(field, value):
         replace(grokkit.PAIR_MODADD, **{field: value})
 
 
+@pytest.mark.parametrize("field,value", [
+    ("lr", 0.0), ("weight_decay", -1.0), ("beta2", 1.0), ("grokfast_alpha", 1.0), ("grokfast_lambda", -1.0),
+    ("steps", 0), ("log_every", True), ("save_every", -1), ("save_every", True), ("seed", -1), ("seed", True),
+])
+def test_mlp_and_transformer_configs_refuse_a_shared_field_with_the_same_words(field, value):
+    from grokkit.transformer import TransformerConfig
+
+    messages = []
+    for base in (grokkit.PAIR_MODADD, grokkit.PAIR_PARITY, TransformerConfig()):
+        with pytest.raises(ValueError, match=field) as err:
+            replace(base, **{field: value})
+        messages.append(str(err.value).split(" is not allowed: ")[1])
+    assert len(set(messages)) == 1, messages
+
+
 @pytest.mark.parametrize("field,value", [("k", 31), ("n_bits", 0), ("n_train", 0), ("hidden_size", 0)])
 def test_bad_parity_value_names_the_field(field, value):
     with pytest.raises(ValueError, match=field):

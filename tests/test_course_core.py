@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +17,7 @@ from grokkit.course.core import (
     check_function,
     check_grokking,
     check_scalar,
+    differing_config_fields,
     first_step_at,
 )
 
@@ -310,3 +314,24 @@ def test_check_grokking_fails_when_the_model_never_generalizes():
 def test_check_grokking_fails_when_the_model_never_fits_the_training_set():
     with pytest.raises(CheckFailed, match="train accuracy never reached 95%"):
         check_grokking(STEPS, np.full(10, 0.5), np.full(10, 0.5))
+
+
+@dataclass(frozen=True)
+class _Config:
+    lr: float = 1e-3
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class _OtherConfig:
+    lr: float = 1e-3
+    seed: int = 0
+
+
+def test_differing_config_fields_names_each_field_that_differs():
+    want = _Config()
+    assert differing_config_fields(SimpleNamespace(config=want), want) == []
+    assert differing_config_fields(SimpleNamespace(config=replace(want, lr=1.0, seed=3)), want) == ["lr", "seed"]
+    assert differing_config_fields("a string, not a run", want) == ["(not a run)"]
+    other = differing_config_fields(SimpleNamespace(config=_OtherConfig()), want)
+    assert len(other) == 1 and "_OtherConfig" in other[0]

@@ -13,6 +13,7 @@ Per-notebook check modules (``grokkit.course.nbNN``) build on these helpers.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import numbers
 import traceback
@@ -31,6 +32,7 @@ __all__ = [
     "check_claim",
     "check_grokking",
     "first_step_at",
+    "differing_config_fields",
 ]
 
 DEFAULT_ATOL = 1e-6
@@ -479,3 +481,18 @@ def check_grokking(
         claim,
         f"train reached {level:.0%} at step {train_step}, test at step {test_step}",
     )
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def differing_config_fields(run: Any, want: Any) -> list[str]:
+    """Names of the fields where ``run.config`` differs from the dataclass ``want`` ([] when equal)."""
+    got = getattr(run, "config", None)
+    if got == want:
+        return []
+    if got is None:
+        return ["(not a run)"]
+    names = [f.name for f in dataclasses.fields(want) if getattr(got, f.name, None) != getattr(want, f.name)]
+    # Equal field values in unequal configs: a different config class.
+    return names or [f"(a {_type_name(got)}, not a {_type_name(want)})"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from grokkit.course.core import CheckFailed, check_function, first_step_at, passed
+from grokkit.course.core import CheckFailed, check_function, differing_config_fields, first_step_at, passed
 
 __all__ = [
     "FLOAT32_COLLAPSE_GAP",
@@ -91,11 +91,8 @@ def check_constraint_experiment(base: Any, constraints: Mapping[str, Mapping[str
         if len(runs) != len(seeds):
             raise CheckFailed(f"constraint_runs[{name!r}]: expected {len(seeds)} runs (one per seed), got {len(runs)}")
         for seed, run in zip(seeds, runs):
-            want = dataclasses.replace(base, seed=seed, **overrides)
-            got = getattr(run, "config", None)
-            if got != want:
-                diff = [f.name for f in dataclasses.fields(want) if getattr(got, f.name, None) != getattr(want, f.name)] \
-                    if got is not None else ["(not a run)"]
+            diff = differing_config_fields(run, dataclasses.replace(base, seed=seed, **overrides))
+            if diff:
                 raise CheckFailed(f"constraint_runs[{name!r}] seed {seed}: its config differs from "
                                   f"replace(base, seed={seed}, **constraints[{name!r}]) in {diff}")
         expected = generalization_steps(runs, level)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from grokkit.analysis import classify_liu
-from grokkit.course.core import CheckFailed, check_function, first_step_at, passed
+from grokkit.course.core import CheckFailed, check_function, differing_config_fields, first_step_at, passed
 from grokkit.fourier import frequency_power
 
 __all__ = [
@@ -87,11 +87,8 @@ def check_fraction_experiment(base: Any, fractions: Sequence[float], seeds: Sequ
         if len(runs) != len(seeds):
             raise CheckFailed(f"fraction_runs[{f}]: expected {len(seeds)} runs (one per seed), got {len(runs)}")
         for seed, run in zip(seeds, runs):
-            want = dataclasses.replace(base, train_fraction=f, seed=seed)
-            got = getattr(run, "config", None)
-            if got != want:
-                diff = [fl.name for fl in dataclasses.fields(want) if getattr(got, fl.name, None) != getattr(want, fl.name)] \
-                    if got is not None else ["(not a run)"]
+            diff = differing_config_fields(run, dataclasses.replace(base, train_fraction=f, seed=seed))
+            if diff:
                 raise CheckFailed(f"fraction_runs[{f}] seed {seed}: its config differs from "
                                   f"replace(base, train_fraction={f}, seed={seed}) in {diff}")
         expected = [first_step_at(r.steps, r.metrics["test_acc"], level) for r in runs]
