@@ -957,6 +957,19 @@ def _finish_batch(res: SweepResults, base: Path, rows: list[int], recs: list[dic
         on_batch(res, rows)
 
 
+@contextlib.contextmanager
+def _environment(**defaults: str):
+    """Set environment variables that are not set yet, and remove them again afterwards."""
+    added = [k for k in defaults if k not in os.environ]
+    for k in added:
+        os.environ[k] = defaults[k]
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
 def _run_parallel(res: SweepResults, base: Path, batches: list[list[int]], device: str, jobs: int,
                   threads: int, bar: "_Bar", on_batch: Callable | None) -> None:
     import concurrent.futures as cf
@@ -964,9 +977,12 @@ def _run_parallel(res: SweepResults, base: Path, batches: list[list[int]], devic
     ctx = mp.get_context("spawn")
     # Workers import torch afresh: let their OpenMP threads sleep instead of spinning while
     # they wait (with spinning threads a busy machine runs torch tens of times slower).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                initargs=(threads, os.getpid())) as pool:
+    # Only while the workers start: a process started later from this one (a Jupyter
+    # kernel under the test suite, say) must not inherit it, as passive threads make
+    # single-process training several times slower.
+    with _environment(OMP_WAIT_POLICY="PASSIVE"), \
+            cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(threads, os.getpid())) as pool:
         pending = {}
         queue = list(batches)
         try:

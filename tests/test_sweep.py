@@ -238,8 +238,12 @@ def test_retrain_reproduces_stored_runs_the_way_the_sweep_trained_them(demo_full
 
 
 def test_parallel_workers_give_the_same_results(tmp_path, demo_full):
+    before = dict(os.environ)
     res = sweep.run_sweep("demo", tmp_path / "parallel", progress=False, jobs=2)
     _assert_same_results(res, demo_full)
+    # The workers' OMP_WAIT_POLICY=PASSIVE must not leak into processes started later
+    # (it made every notebook kernel of the test suite run 4-5 times slower).
+    assert dict(os.environ) == before
     _assert_same_results(sweep.SweepResults.load(tmp_path / "parallel"), demo_full)
 
 
