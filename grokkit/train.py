@@ -6,7 +6,10 @@ out.T]``, one 67 x 500 x 48 product per step), looks rows of W up for a and b, a
 the per-example work in the 24-neuron space. Gradients are written out by hand (the
 model is three matrix products and a ReLU), so a step is ~20 tensor operations, and
 AdamW is PyTorch's fused kernel. Many models train as one computation: every tensor has
-a leading model axis and the products are batched (``torch.bmm``).
+a leading model axis and the products are batched (``torch.bmm``). With two free CPUs,
+``train_many`` cuts the models into small batches and trains them side by side, one
+thread per CPU: a step's ~20 small operations keep one core busy each, where two
+threads sharing every operation spend much of their time waiting for each other.
 
 The objective. Training minimises the article's loss, cross-entropy divided by the number
 of classes (``-mean(one_hot * log_softmax)`` over batch x classes), so that Adam sees the
@@ -21,7 +24,9 @@ import json
 import math
 import os
 import tempfile
+import threading
 import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -207,13 +212,14 @@ def other_runnable_tasks(samples: int = 5, interval: float = 0.002) -> int:
     return max(0, min(counts))
 
 
-def _limit_threads() -> None:
+def _limit_threads() -> int:
     """Before each training call: use the CPUs that are free, at most the quota and the user's choice.
 
     Two torch threads on two CPUs that something else is also using slow the small
     per-step operations here down 10-80x (each thread waits for the other at every
     operation while it is descheduled), so when another process is busy, fewer threads
     are used. The thread count does not change the results (same seed, same numbers).
+    Returns the number of threads set.
     """
     global _THREAD_CEILING, _THREADS_SET
     now = torch.get_num_threads()
@@ -223,6 +229,43 @@ def _limit_threads() -> None:
     if now != want:
         torch.set_num_threads(want)
     _THREADS_SET = want
+    return want
+
+
+# Largest batch one stream trains at once: bigger batches stop fitting in a core's cache
+# and each model-step gets slower (measured on PAIR_MODADD: 2-4 models are the sweet spot).
+_MAX_STREAM_BATCH = 4
+
+
+def _plan_batches(configs: Sequence[Config], streams: int) -> list[list[int]]:
+    """Split the configs into batches of equal shape, enough of them to keep ``streams`` CPUs busy.
+
+    Each modular-addition shape group is cut into near-equal contiguous parts: at least one
+    per stream when it has the models for it, none larger than _MAX_STREAM_BATCH. Parity
+    groups stay whole: their sigmoid runs over all models' examples as one vector, so a
+    model's last few values round differently when the batch around it changes, while
+    modular addition's softmax works row by row and gives every model the same numbers
+    in any batch (tested). Largest batches first.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault(_group_key(c), []).append(i)
+    if streams <= 1:
+        return list(groups.values())
+    batches = []
+    for idx in groups.values():
+        if configs[idx[0]].task != "modadd":
+            batches.append(idx)
+            continue
+        parts = min(len(idx), streams * math.ceil(len(idx) / (streams * _MAX_STREAM_BATCH)))
+        size, extra = divmod(len(idx), parts)
+        start = 0
+        for k in range(parts):
+            end = start + size + (k < extra)
+            batches.append(idx[start:end])
+            start = end
+    batches.sort(key=lambda b: -len(b) * configs[b[0]].steps)
+    return batches
 
 
 def _group_key(cfg: Config) -> tuple:
@@ -243,9 +286,10 @@ def train(config: Config, progress: bool | None = None, device: str = "cpu",
 
 def train_many(configs: Sequence[Config], progress: bool | None = None, device: str = "cpu",
                keep_raw: bool = True) -> list[Run]:
-    """Train many models; configs with equal shapes train together as one batched computation.
+    """Train many models; configs with equal shapes train together in batched computations.
 
-    Results come back in the order of ``configs`` and match training each one alone.
+    On several free CPUs the batches train side by side, one thread each. Results come
+    back in the order of ``configs`` and match training each one alone.
     A model whose loss becomes NaN/inf stops, is marked ``diverged``, and the others go on.
     """
     configs = list(configs)
@@ -256,29 +300,71 @@ def train_many(configs: Sequence[Config], progress: bool | None = None, device: 
             raise ValueError(f"configs[{i}].loss = {c.loss!r} is not allowed for parity: use 'cross_entropy'")
     if not configs:
         return []
-    _limit_threads()
-    groups: dict[tuple, list[int]] = {}
-    for i, c in enumerate(configs):
-        groups.setdefault(_group_key(c), []).append(i)
+    threads = _limit_threads()
+    streams = threads if torch.device(device).type == "cpu" else 1
+    batches = _plan_batches(configs, streams)
     bar = _Progress(sum(c.steps for c in configs), progress)
     runs: list[Run | None] = [None] * len(configs)
     try:
-        for idx in groups.values():
-            for i, run in zip(idx, _train_group([configs[i] for i in idx], device, keep_raw, bar)):
-                runs[i] = run
+        if streams > 1 and len(batches) > 1:
+            _train_streams(configs, batches, streams, device, keep_raw, bar, runs)
+        else:
+            for idx in batches:
+                for i, run in zip(idx, _train_group([configs[i] for i in idx], device, keep_raw, bar)):
+                    runs[i] = run
     finally:
         bar.close()
     return runs  # type: ignore[return-value]
 
 
+def _train_streams(configs: list[Config], batches: list[list[int]], streams: int, device: str,
+                   keep_raw: bool, bar: "_Progress", runs: list) -> None:
+    """Train the batches on ``streams`` Python threads, one torch thread each.
+
+    Many small operations per step make one model hard to spread over two cores (the
+    threads meet at every operation); independent batches on one core each keep both
+    busy. Each model's numbers are the same as when trained alone (tested). Ctrl-C (or
+    an error in one stream) stops all streams at their next step.
+    """
+    stop = threading.Event()
+
+    def work(idx: list[int]) -> None:
+        torch.set_num_threads(1)      # this thread's own OpenMP setting; the caller's is restored below
+        for i, run in zip(idx, _train_group([configs[i] for i in idx], device, keep_raw, bar, stop)):
+            runs[i] = run
+
+    pool = ThreadPoolExecutor(max_workers=streams, thread_name_prefix="grokkit-train")
+    futures = [pool.submit(work, idx) for idx in batches]
+    try:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            bar.flush()
+            for f in done:
+                if f.exception() is not None:
+                    raise f.exception()
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        torch.set_num_threads(streams)   # MKL's thread count is process-wide: put it back
+        bar.flush()
+
+
 class _Progress:
-    """A tqdm bar (notebook-aware) opened only when asked, or when training looks slow."""
+    """A tqdm bar (notebook-aware) opened only when asked, or when training looks slow.
+
+    Training threads call :meth:`update`; only the thread that made the bar draws it
+    (at once when it is the one training, else when it calls :meth:`flush`).
+    """
 
     def __init__(self, total: int, mode: bool | None):
         if mode is None and os.environ.get("GROKKIT_PROGRESS") == "0":
             mode = False      # set by the test suite: executed notebooks send no progress-bar messages
         self.total, self.mode, self.done, self.bar = total, mode, 0, None
         self.start = time.perf_counter()
+        self._pending, self._lock, self._owner = 0, threading.Lock(), threading.get_ident()
         if mode:
             self._open()
 
@@ -288,6 +374,17 @@ class _Progress:
         self.bar.update(self.done)
 
     def update(self, n: int) -> None:
+        with self._lock:
+            self._pending += n
+        if threading.get_ident() == self._owner:
+            self.flush()
+
+    def flush(self) -> None:
+        """Show the steps counted so far (call from the thread that made the bar)."""
+        with self._lock:
+            n, self._pending = self._pending, 0
+        if not n:
+            return
         self.done += n
         if self.bar is None and self.mode is None and self.done >= 0.01 * self.total:
             elapsed = time.perf_counter() - self.start
@@ -298,6 +395,7 @@ class _Progress:
             self.bar.update(n)
 
     def close(self) -> None:
+        self.flush()
         if self.bar is not None:
             self.bar.close()
 
@@ -567,8 +665,13 @@ class _Batch:
         self._make_opt_groups()
 
 
-def _train_group(cfgs: list[Config], device: str, keep_raw: bool, bar: _Progress) -> list[Run]:
-    """Train same-shaped models together and split the result into Runs."""
+class _Stopped(Exception):
+    """Raised in a training stream when another stream failed or the user interrupted."""
+
+
+def _train_group(cfgs: list[Config], device: str, keep_raw: bool, bar: _Progress,
+                 stop: threading.Event | None = None) -> list[Run]:
+    """Train same-shaped models together and split the result into Runs (``stop`` set: give up)."""
     start = time.perf_counter()
     b = _Batch(cfgs, device)
     c0 = cfgs[0]
@@ -588,6 +691,8 @@ def _train_group(cfgs: list[Config], device: str, keep_raw: bool, bar: _Progress
     try:
         with torch.no_grad():
             for step in range(c0.steps + 1):
+                if stop is not None and stop.is_set():
+                    raise _Stopped()
                 if is_save[step]:
                     W_in, W_out = b.collapsed()
                     snaps_in.append(W_in.clone())

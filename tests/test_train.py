@@ -215,3 +215,96 @@ def test_grokkit_progress_0_keeps_automatic_bars_closed_but_not_requested_ones(m
     slow.update(10)
     assert slow.bar is not None
     slow.close()
+
+
+# --------------------------------------------------------------------------- streams: one batch per free CPU
+
+
+def test_batches_split_a_shape_group_across_streams_and_cover_every_config_once():
+    from grokkit.train import _plan_batches
+    seeds = [replace(SMALL, seed=s) for s in range(9)]
+    other = [replace(SMALL, p=19, seed=s) for s in range(2)]
+    cfgs = seeds + other
+    one = _plan_batches(cfgs, 1)
+    assert sorted(map(sorted, one)) == [list(range(9)), [9, 10]]       # one stream: whole shape groups
+    two = _plan_batches(cfgs, 2)
+    assert sorted(i for b in two for i in b) == list(range(11))
+    assert all(len({_shape(cfgs[i]) for i in b}) == 1 for b in two)   # a batch never mixes shapes
+    assert max(len(b) for b in two) <= 4
+    assert len([b for b in two if b[0] < 9]) >= 2                      # the 9 seeds feed both streams
+    parity = [replace(SMALL_PARITY, seed=s) for s in range(6)]
+    assert _plan_batches(parity, 2) == [list(range(6))]                  # parity groups stay whole
+
+
+def _shape(cfg):
+    return (cfg.p, cfg.embed_size, cfg.hidden_size)  # the fields SMALL's variants above differ in
+
+
+def test_streams_give_the_same_numbers_as_one_thread(thread_state, monkeypatch):
+    """Training batches side by side on two threads changes nothing, bit for bit (modular addition and parity)."""
+    import torch
+    T = thread_state
+    monkeypatch.setattr(T, "cpu_quota", lambda: 2)
+    monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
+    base = replace(SMALL, dtype="float32", steps=120, log_every=20, save_every=60)
+    par = replace(SMALL_PARITY, dtype="float32", steps=120, log_every=20, save_every=60)
+    cfgs = [replace(base, seed=s) for s in range(5)] + [replace(par, seed=s) for s in range(3)]
+    results = {}
+    for n in (1, 2):
+        monkeypatch.setattr(T, "_THREAD_CEILING", n)
+        monkeypatch.setattr(T, "_THREADS_SET", torch.get_num_threads())
+        results[n] = grokkit.train_many(cfgs, progress=False)
+        assert torch.get_num_threads() == n                          # the caller's setting is back
+    assert len(T._plan_batches(cfgs, 2)) > 2
+    for a, b in zip(results[1], results[2]):
+        assert a.config == b.config
+        for k in a.metrics:
+            assert np.array_equal(a.metrics[k], b.metrics[k]), k
+        assert np.array_equal(a.W_in, b.W_in) and np.array_equal(a.W_out, b.W_out)
+        for k in a.snapshots:
+            assert np.array_equal(a.snapshots[k], b.snapshots[k]), k
+
+
+def test_an_error_in_one_stream_stops_the_others_and_reaches_the_caller(thread_state, monkeypatch):
+    import torch
+    T = thread_state
+    monkeypatch.setattr(T, "cpu_quota", lambda: 2)
+    monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
+    monkeypatch.setattr(T, "_THREAD_CEILING", 2)
+    monkeypatch.setattr(T, "_THREADS_SET", torch.get_num_threads())
+    ended = []
+    real = T._train_group
+
+    def recording(cfgs, *args, **kwargs):
+        try:
+            return real(cfgs, *args, **kwargs)
+        except BaseException as e:
+            ended.append(type(e).__name__)
+            raise
+
+    def broken(self, want_metrics):
+        raise RuntimeError("parity step failed")
+
+    monkeypatch.setattr(T, "_train_group", recording)
+    monkeypatch.setattr(T._Batch, "step_parity", broken)
+    long = replace(SMALL, dtype="float32", steps=200_000, log_every=1000, save_every=0)
+    with pytest.raises(RuntimeError, match="parity step failed"):
+        grokkit.train_many([long, replace(SMALL_PARITY, dtype="float32")], progress=False)
+    assert sorted(ended) == ["RuntimeError", "_Stopped"]               # the long run gave up, it did not finish
+    assert torch.get_num_threads() == 2
+
+
+def test_progress_counts_steps_from_every_stream(thread_state, monkeypatch, capsys):
+    import torch
+    T = thread_state
+    monkeypatch.setattr(T, "cpu_quota", lambda: 2)
+    monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
+    monkeypatch.setattr(T, "_THREAD_CEILING", 2)
+    monkeypatch.setattr(T, "_THREADS_SET", torch.get_num_threads())
+    bars = []
+    real = T._Progress.close
+    monkeypatch.setattr(T._Progress, "close", lambda self: (bars.append(self.done), real(self)))
+    cfgs = [replace(SMALL, dtype="float32", seed=s) for s in range(4)]
+    grokkit.train_many(cfgs, progress=True)
+    assert bars == [4 * SMALL.steps]
+    assert "training" in capsys.readouterr().err
