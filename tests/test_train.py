@@ -265,13 +265,21 @@ def test_streams_give_the_same_numbers_as_one_thread(thread_state, monkeypatch):
             assert np.array_equal(a.snapshots[k], b.snapshots[k]), k
 
 
-def test_an_error_in_one_stream_stops_the_others_and_reaches_the_caller(thread_state, monkeypatch):
+@pytest.fixture
+def two_free_cpus(thread_state, monkeypatch):
+    """Two CPUs, both free, two torch threads allowed: train_many trains batches side by side."""
     import torch
     T = thread_state
     monkeypatch.setattr(T, "cpu_quota", lambda: 2)
     monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
     monkeypatch.setattr(T, "_THREAD_CEILING", 2)
     monkeypatch.setattr(T, "_THREADS_SET", torch.get_num_threads())
+    return T
+
+
+def test_an_error_in_one_stream_stops_the_others_and_reaches_the_caller(two_free_cpus, monkeypatch):
+    import torch
+    T = two_free_cpus
     ended = []
     real = T._train_group
 
@@ -294,13 +302,8 @@ def test_an_error_in_one_stream_stops_the_others_and_reaches_the_caller(thread_s
     assert torch.get_num_threads() == 2
 
 
-def test_progress_counts_steps_from_every_stream(thread_state, monkeypatch, capsys):
-    import torch
-    T = thread_state
-    monkeypatch.setattr(T, "cpu_quota", lambda: 2)
-    monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
-    monkeypatch.setattr(T, "_THREAD_CEILING", 2)
-    monkeypatch.setattr(T, "_THREADS_SET", torch.get_num_threads())
+def test_progress_counts_steps_from_every_stream(two_free_cpus, monkeypatch, capsys):
+    T = two_free_cpus
     bars = []
     real = T._Progress.close
     monkeypatch.setattr(T._Progress, "close", lambda self: (bars.append(self.done), real(self)))
