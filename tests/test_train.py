@@ -263,6 +263,9 @@ def test_streams_give_the_same_numbers_as_one_thread(thread_state, monkeypatch):
         assert np.array_equal(a.W_in, b.W_in) and np.array_equal(a.W_out, b.W_out)
         for k in a.snapshots:
             assert np.array_equal(a.snapshots[k], b.snapshots[k]), k
+    alone = grokkit.train(cfgs[1], progress=False)                  # modular addition: as alone, too
+    assert np.array_equal(alone.W_in, results[2][1].W_in)
+    assert np.array_equal(alone.metrics["test_loss"], results[2][1].metrics["test_loss"])
 
 
 @pytest.fixture
