@@ -22,6 +22,14 @@ def _fail(cls_name: str, name: str, value: Any, allowed: str) -> None:
     raise ValueError(f"{cls_name}.{name} = {value!r} is not allowed: {name} must be {allowed}")
 
 
+def _check_positive_ints(cfg: Any, *names: str) -> None:
+    """Raise ValueError naming the first of ``names`` whose value is not a positive integer (bools excluded)."""
+    for name in names:
+        v = getattr(cfg, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            _fail(type(cfg).__name__, name, v, "a positive integer")
+
+
 def _check_common_training_fields(cfg: Any) -> None:
     """Check the fields every trainable config has (MLP and transformer): AdamW, Grokfast, schedule, seed."""
     n = type(cfg).__name__
@@ -34,10 +42,7 @@ def _check_common_training_fields(cfg: Any) -> None:
             _fail(n, name, getattr(cfg, name), "in [0, 1)")
     if not cfg.grokfast_lambda >= 0:
         _fail(n, "grokfast_lambda", cfg.grokfast_lambda, "a number >= 0")
-    for name in ("steps", "log_every"):
-        v = getattr(cfg, name)
-        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-            _fail(n, name, v, "a positive integer")
+    _check_positive_ints(cfg, "steps", "log_every")
     if not isinstance(cfg.save_every, int) or isinstance(cfg.save_every, bool) or cfg.save_every < 0:
         _fail(n, "save_every", cfg.save_every, "an integer >= 0 (0: no snapshots but the first and last)")
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
@@ -107,10 +112,7 @@ class ModAddConfig(_TrainingFields):
             _fail(n, "symmetric", self.symmetric, "True (pairs a <= b) or False (all pairs)")
         if self.embedding not in EMBEDDINGS:
             _fail(n, "embedding", self.embedding, f"one of {EMBEDDINGS}")
-        for name in ("embed_size", "hidden_size"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                _fail(n, name, v, "a positive integer")
+        _check_positive_ints(self, "embed_size", "hidden_size")
         freqs = tuple(self.circular_freqs)
         object.__setattr__(self, "circular_freqs", freqs)
         if self.embedding == "circular":
@@ -167,10 +169,7 @@ class ParityConfig(_TrainingFields):
 
     def __post_init__(self) -> None:
         n = type(self).__name__
-        for name in ("n_bits", "k", "n_train", "n_test", "hidden_size"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                _fail(n, name, v, "a positive integer")
+        _check_positive_ints(self, "n_bits", "k", "n_train", "n_test", "hidden_size")
         if self.k > self.n_bits:
             _fail(n, "k", self.k, f"at most n_bits = {self.n_bits}")
         self._check_training_fields()

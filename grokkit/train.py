@@ -341,8 +341,9 @@ def _train_streams(configs: list[Config], batches: list[list[int]], streams: int
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
             bar.flush()
             for f in done:
-                if f.exception() is not None:
-                    raise f.exception()
+                exc = f.exception()
+                if exc is not None:
+                    raise exc
     except BaseException:
         stop.set()
         raise

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .configs import _check_common_training_fields, _fail
+from .configs import _check_common_training_fields, _check_positive_ints, _fail
 from .tasks import modadd_split
 from .train import _limit_threads, schedule
 
@@ -53,10 +53,7 @@ class TransformerConfig:
             _fail(n, "train_fraction", self.train_fraction, "in (0, 1), leaving pairs to test on")
         if int(self.train_fraction * self.p * self.p) < 1:
             _fail(n, "train_fraction", self.train_fraction, f"large enough to keep one of the {self.p ** 2} pairs")
-        for name in ("d_model", "n_heads", "d_mlp"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                _fail(n, name, v, "a positive integer")
+        _check_positive_ints(self, "d_model", "n_heads", "d_mlp")
         if self.d_model % self.n_heads:
             _fail(n, "n_heads", self.n_heads, f"a divisor of d_model = {self.d_model}")
         _check_common_training_fields(self)
