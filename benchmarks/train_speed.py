@@ -8,19 +8,27 @@ Measures, in one process:
      for comparison, the same seeds as one batch on all threads (train_many's way before
      it trained small batches side by side), for --compare-steps steps;
   4. a straightforward torch.nn + autograd + torch.optim.AdamW implementation of the same
-     model (grokkit.train.train_reference) for a few hundred steps, and the speed-up.
+     model (grokkit.train.train_reference) for a few hundred steps, and the speed-up;
+  5. the engine's fused C kernel against its pure-torch path (GROKKIT_FUSED=0), one run of
+     --path-steps steps each, alternating three times.
+
+The FLOP count is the model's: every product of the step as dense matrices. The C kernel
+skips the products with hidden units that the ReLU set to zero (about half of them in
+the per-example part), so it executes fewer operations than it is credited with; the
+seconds are what to compare.
 
 The single run is timed twice and the faster time counts: on a shared virtual machine two
 threads that meet at every operation lose much of their speed whenever the host takes one
 of the CPUs away for a while (seen here as runs that suddenly take twice as long).
 
 Usage: python benchmarks/train_speed.py [--steps 50000] [--seeds 9] [--ref-steps 300]
-       [--compare-steps 5000] [--threads 2]
+       [--compare-steps 5000] [--path-steps 5000] [--threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import replace
 
@@ -59,6 +67,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=9)
     ap.add_argument("--ref-steps", type=int, default=300)
     ap.add_argument("--compare-steps", type=int, default=5_000)
+    ap.add_argument("--path-steps", type=int, default=5_000)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -66,7 +75,9 @@ def main() -> None:
     flops = modadd_flops_per_step(cfg)
 
     peak = matmul_peak_gflops()
-    print(f"threads: {torch.get_num_threads()}")
+    engine = sys.modules["grokkit.train"]
+    print(f"threads: {torch.get_num_threads()}; fused C kernel: "
+          f"{'yes' if engine._fused is not None and engine.USE_FUSED else 'no (pure-torch path)'}")
     print(f"float32 matmul peak (2048^3): {peak:.1f} GFLOP/s")
     print(f"PAIR_MODADD matmul FLOPs per model-step: {flops / 1e6:.2f} MFLOP")
 
@@ -95,7 +106,9 @@ def main() -> None:
     t = time.perf_counter()
     _train_group(short, "cpu", False, _Progress(0, False))
     batch = (time.perf_counter() - t) / args.seeds / args.compare_steps
-    print(f"  the same {args.seeds} seeds as one batch on {torch.get_num_threads()} threads, {args.compare_steps} steps: "
+    fused = engine._fused is not None and engine.USE_FUSED
+    one_batch_threads = 1 if fused else torch.get_num_threads()   # a fused batch trains on one torch thread
+    print(f"  the same {args.seeds} seeds as one batch on {one_batch_threads} thread(s), {args.compare_steps} steps: "
           f"{batch * 1e6:.0f} us per model-step, {flops / batch / 1e9 / peak:.0%} of peak "
           f"(side by side is x{batch / (many / args.seeds / args.steps):.2f} faster)")
 
@@ -107,6 +120,23 @@ def main() -> None:
           f"(50,000 steps would take {ref * 50_000:.0f} s)")
     print(f"speed-up of the fast trainer: x{ref / (one / args.steps):.1f} (one run), "
           f"x{ref / (many / args.seeds / args.steps):.1f} (per model in train_many)")
+
+    if fused:
+        path_cfg = replace(cfg, steps=args.path_steps)
+        per_step: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(3):
+            for fused in (True, False):
+                engine.USE_FUSED = fused
+                torch.set_num_threads(args.threads)
+                t = time.perf_counter()
+                grokkit.train(path_cfg, progress=False)
+                per_step[fused].append((time.perf_counter() - t) / args.path_steps)
+        engine.USE_FUSED = True
+        best = {k: min(v) for k, v in per_step.items()}
+        print(f"one run, {args.path_steps} steps, alternating: fused C kernel "
+              f"{', '.join(f'{x * 1e6:.0f}' for x in per_step[True])} us/step; pure-torch path "
+              f"{', '.join(f'{x * 1e6:.0f}' for x in per_step[False])} us/step "
+              f"(best x{best[False] / best[True]:.2f} faster with the kernel)")
     end_peak = matmul_peak_gflops()
     print(f"float32 matmul peak again at the end: {end_peak:.1f} GFLOP/s")
 

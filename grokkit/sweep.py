@@ -59,11 +59,16 @@ def _engine_id() -> str:
     import torch
 
     from . import __version__
-    try:
-        digest = hashlib.sha256(Path(sys.modules[train_many.__module__].__file__).read_bytes()).hexdigest()[:12]
-    except OSError:
-        digest = "unknown"
-    return f"grokkit {__version__}, torch {torch.__version__}, train.py {digest}"
+    engine = sys.modules[train_many.__module__]
+
+    def digest(path: Path) -> str:
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        except OSError:
+            return "unknown"
+    kernel = (f"fused kernel _fused.c {digest(Path(engine.__file__).with_name('_fused.c'))}"
+              if engine._fused is not None and engine.USE_FUSED else "no fused kernel")
+    return f"grokkit {__version__}, torch {torch.__version__}, train.py {digest(Path(engine.__file__))}, {kernel}"
 
 
 # Read once, when the engine is imported (a later edit of train.py does not change this process).

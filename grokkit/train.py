@@ -4,12 +4,17 @@ How it is fast. The article's model multiplies every example through the 67 x 50
 embedding. Here the forward pass first collapses the weights (``W = embed @ [hidden |
 out.T]``, one 67 x 500 x 48 product per step), looks rows of W up for a and b, and does
 the per-example work in the 24-neuron space. Gradients are written out by hand (the
-model is three matrix products and a ReLU), so a step is ~20 tensor operations, and
-AdamW is PyTorch's fused kernel. Many models train as one computation: every tensor has
-a leading model axis and the products are batched (``torch.bmm``). With two free CPUs,
-``train_many`` cuts the models into small batches and trains them side by side, one
-thread per CPU: a step's ~20 small operations keep one core busy each, where two
-threads sharing every operation spend much of their time waiting for each other.
+model is three matrix products and a ReLU), and AdamW is PyTorch's fused kernel. The
+per-example part (look-ups, ReLU, logits, softmax cross-entropy and their gradients) is
+one call of a small C kernel, ``grokkit._fused`` (built by setup.py), where it applies
+(float32 ReLU models with a trained embedding, p <= 128, H <= 32); elsewhere, or where the
+package was installed without a C compiler, it is ~15 torch operations that compute the
+same mathematics, ~25% slower for PAIR_MODADD and rounded differently. Many models train
+as one computation: every tensor has a leading model axis and the products are batched
+(``torch.bmm``). With two free CPUs, ``train_many`` cuts the models into small batches
+and trains them side by side, one thread per CPU: a step's small operations keep one core
+busy each, where two threads sharing every operation spend much of their time waiting for
+each other.
 
 The objective. Training minimises the article's loss, cross-entropy divided by the number
 of classes (``-mean(one_hot * log_softmax)`` over batch x classes), so that Adam sees the
@@ -37,6 +42,15 @@ import torch
 from . import models
 from .configs import Config, ModAddConfig, ParityConfig, config_from_dict, config_to_dict
 from .tasks import make_split
+
+try:  # the C kernel of setup.py; absent where the package was installed without a compiler
+    from . import _fused
+except ImportError:  # pragma: no cover - depends on the installation
+    _fused = None
+
+# Train modular addition with the fused C kernel where it applies (see _Batch.fused).
+# False (or GROKKIT_FUSED=0 in the environment) forces the pure-torch path everywhere.
+USE_FUSED = os.environ.get("GROKKIT_FUSED", "1") != "0"
 
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l1_norm", "l2_norm")
 
@@ -444,10 +458,24 @@ class _Batch:
             self.Y = torch.nn.functional.one_hot(self.tr_y, self.p).to(dt)
             self.loss_scale = 1.0 / (self.N * self.p)
             self.embedding = c0.embedding
+            # The fused kernel covers the article's trainable MLPs: tied or untied embedding,
+            # ReLU, softmax cross-entropy, no dropout, float32 on the CPU, p <= 128, H <= 32.
+            self.fused = (USE_FUSED and _fused is not None and self.embedding != "circular"
+                          and c0.activation == "relu" and c0.loss == "cross_entropy"
+                          and not self.use_dropout and dt == torch.float32 and dev.type == "cpu"
+                          and self.p <= _fused.MAX_CLASSES and self.H <= _fused.MAX_HIDDEN)
+            if self.fused:  # the kernel's inputs: each model's own indices, int64, contiguous
+                def local(col: int) -> torch.Tensor:
+                    idx = np.stack([s.train_x[:, col] for s in splits])
+                    return torch.as_tensor(idx, dtype=torch.int64).contiguous()
+                self.loc_a, self.loc_b = local(0), local(1)
+                self.loc_y = self.tr_y.to(torch.int64).contiguous()
+                self.G = torch.empty(M, self.p, 2 * self.H, dtype=dt)
             if self.embedding == "circular":
                 e = torch.as_tensor(models.fixed_embedding(c0), dtype=dt, device=dev)
                 self.fixed_E = e.expand(M, *e.shape)
         else:
+            self.fused = False
             self.tr_x = torch.as_tensor(np.stack([s.train_x for s in splits]), dtype=dt, device=dev)
             self.te_x = torch.as_tensor(np.stack([s.test_x for s in splits]), dtype=dt, device=dev)
             self.tr_y = torch.as_tensor(np.stack([s.train_y for s in splits]), dtype=dt, device=dev)[..., None]
@@ -562,6 +590,8 @@ class _Batch:
 
     def step_modadd(self, want_metrics: bool) -> tuple[dict[str, torch.Tensor], dict]:
         """One forward/backward pass on the training set; returns grads and (optionally) metrics."""
+        if self.fused:
+            return self._step_modadd_fused(want_metrics)
         M, p, H = self.M, self.p, self.H
         W_in, W_outT = self._collapse()                      # (M, p, H) each
         W_in_flat = W_in.reshape(M * p, H)
@@ -599,6 +629,38 @@ class _Batch:
             E = self.fixed_E if self.embedding == "circular" else self.params["embed"]
             if self.embedding == "tied":
                 grads["embed"] = torch.bmm(G, P.transpose(1, 2))
+            grads["P"] = torch.bmm(E.transpose(1, 2), G)
+        return grads, out
+
+    def _step_modadd_fused(self, want_metrics: bool) -> tuple[dict[str, torch.Tensor], dict]:
+        """step_modadd with the per-example work in the C kernel: same gradients, other rounding."""
+        M, p, H = self.M, self.p, self.H
+        P = self.params["P"]
+        if self.embedding == "untied":
+            E, U = self.params["embed"], self.params["unembed"]
+            W = torch.cat([torch.bmm(E, P[..., :H]), torch.bmm(U, P[..., H:])], 2)
+        else:
+            E = self.params["embed"]
+            W = torch.bmm(E, P)                              # (M, p, 2H) = [W_in | W_out.T]
+        G = self.G
+        _fused.modadd_grad(M, self.N, p, H, W.data_ptr(), self.loc_a.data_ptr(), self.loc_b.data_ptr(),
+                           self.loc_y.data_ptr(), self.loss_scale, G.data_ptr())
+        out: dict = {}
+        if want_metrics:
+            W_in_flat, W_out = W[..., :H].reshape(M * p, H), W[..., H:].transpose(1, 2)
+            for part, a, b, y in (("train", self.tr_a, self.tr_b, self.tr_y),
+                                  ("test", self.te_a, self.te_b, self.te_y)):
+                pre = W_in_flat.index_select(0, a) + W_in_flat.index_select(0, b)
+                logits = torch.bmm(torch.relu(pre.view(M, -1, H)), W_out)
+                out[f"{part}_loss"], out[f"{part}_acc"] = self._metrics_modadd(logits, y)
+        grads = {}
+        if self.embedding == "untied":
+            grads["embed"] = torch.bmm(G[..., :H], P[..., :H].transpose(1, 2))
+            grads["unembed"] = torch.bmm(G[..., H:], P[..., H:].transpose(1, 2))
+            grads["P"] = torch.cat([torch.bmm(E.transpose(1, 2), G[..., :H]),
+                                    torch.bmm(U.transpose(1, 2), G[..., H:])], 2)
+        else:
+            grads["embed"] = torch.bmm(G, P.transpose(1, 2))
             grads["P"] = torch.bmm(E.transpose(1, 2), G)
         return grads, out
 
@@ -675,6 +737,13 @@ def _train_group(cfgs: list[Config], device: str, keep_raw: bool, bar: _Progress
     """Train same-shaped models together and split the result into Runs (``stop`` set: give up)."""
     start = time.perf_counter()
     b = _Batch(cfgs, device)
+    torch_threads = torch.get_num_threads()
+    if b.fused and torch_threads > 1:
+        # With the kernel doing the per-example work, a second torch thread only helps the
+        # three embedding products a little, and its spinning between them slows the kernel
+        # on the other CPU (measured on PAIR_MODADD: 470-490 us per step on one thread,
+        # 480-650 on two). Same numbers either way.
+        torch.set_num_threads(1)
     c0 = cfgs[0]
     log_steps, save_steps = schedule(c0.steps, c0.log_every), schedule(c0.steps, c0.save_every)
     is_log = np.zeros(c0.steps + 1, bool)
@@ -718,6 +787,8 @@ def _train_group(cfgs: list[Config], device: str, keep_raw: bool, bar: _Progress
                     b.update(grads)
     finally:
         torch.set_flush_denormal(bool(flush) if flush is not None else False)
+        if torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
     seconds = (time.perf_counter() - start) / b.M
     metrics_np = {k: v.cpu().numpy().astype(np.float64) for k, v in metrics.items()}
     W_in_all = torch.stack(snaps_in).cpu().numpy()

@@ -1,0 +1,265 @@
+/* grokkit._fused: the per-example part of one modular-addition training step, fused.
+ *
+ * For each training pair (a, b) of each model: pre = W_in[a] + W_in[b], h = ReLU(pre),
+ * logits = h W_out, the gradient of the article's loss (softmax cross-entropy divided by
+ * N p) with respect to the logits, and from it the gradients of the collapsed matrices
+ * W_in (p x H, accumulated over a and b) and W_out.T (p x H). The products with the
+ * embedding (67 x 500 for PAIR_MODADD) stay in torch (MKL), where they are fast; this file
+ * replaces the dozen small torch operations around them, which on a CPU cost more in
+ * passes over memory than in arithmetic.
+ *
+ * Plain C with GCC/Clang vector extensions, no dependency but Python's headers. Each row
+ * is processed in a fixed order, so a model's result does not depend on which other models
+ * share its batch. It rounds differently from the torch path (its own exp, sums in another
+ * order); grokkit.train uses it whenever it is built and the model fits (see SUPPORTED).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#if !defined(_WIN32)
+#define GROKKIT_THREADS
+#endif
+
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+#define L 16
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+
+#define SPLAT(x) ((vf){0} + (x))
+static inline vf vsel(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
+static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
+
+/* exp(x) for x <= 0: Cephes' expf (range reduction by ln 2, degree-6 polynomial, 2^n built
+   in the exponent bits), relative error about 1e-7; below -87 it returns exp(-87). */
+static inline vf vexp_nonpos(vf x)
+{
+    x = vsel(x < SPLAT(-87.0f), SPLAT(-87.0f), x);
+    /* round to nearest integer: adding and subtracting 1.5 * 2^23 drops the fraction */
+    vf n = (x * SPLAT(1.44269504088896341f) + SPLAT(12582912.0f)) - SPLAT(12582912.0f);
+    vf r = x - n * SPLAT(0.693359375f);
+    r = r - n * SPLAT(-2.12194440e-4f);
+    vf q = SPLAT(1.9875691500E-4f);
+    q = q * r + SPLAT(1.3981999507E-3f);
+    q = q * r + SPLAT(8.3334519073E-3f);
+    q = q * r + SPLAT(4.1665795894E-2f);
+    q = q * r + SPLAT(1.6666665459E-1f);
+    q = q * r + SPLAT(5.0000001201E-1f);
+    q = q * r * r + r + SPLAT(1.0f);
+    vi e = (__builtin_convertvector(n, vi) + 127) << 23;
+    return q * (vf)e;
+}
+
+/* Horizontal max and sum of one vector, in a fixed pairwise order. */
+static inline float hmax(vf v)
+{
+    float t[L];
+    memcpy(t, &v, sizeof t);
+    for (int w = L / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) t[l] = t[l + w] > t[l] ? t[l + w] : t[l];
+    return t[0];
+}
+
+static inline float hsum(vf v)
+{
+    float t[L];
+    memcpy(t, &v, sizeof t);
+    for (int w = L / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) t[l] = t[l] + t[l + w];
+    return t[0];
+}
+
+/* One model's training rows. NV, NH (vectors per row of logits and of hidden units) are
+   compile-time constants after inlining, so the per-row arrays live in registers; a running
+   sum kept in memory instead costs a store-to-load round trip per term. */
+static inline __attribute__((always_inline)) void rows(const int NV, const int NH, int N, int p, int H,
+    const vf *V, vf *gV, const vf *VT, const vf *Win, vf *gWin, const int64_t *am, const int64_t *bm,
+    const int64_t *ym, float scale, vi valid_last)
+{
+    for (int i = 0; i < N; i++) {
+        vf pre[NH], h[NH], lg[NV], dh[4][NH];
+        float hs[NH * L], ds[NV * L];
+        const vf *wa = Win + (size_t)am[i] * NH, *wb = Win + (size_t)bm[i] * NH;
+        for (int u = 0; u < NH; u++) {
+            pre[u] = wa[u] + wb[u];
+            h[u] = vsel(pre[u] < SPLAT(0.0f), SPLAT(0.0f), pre[u]);   /* ReLU; NaN stays NaN */
+        }
+        memcpy(hs, h, sizeof hs);
+        /* the active neurons (h > 0): only they contribute to the logits and to gV */
+        int act[NH * L], na = 0;
+        for (int k = 0; k < H; k++) {
+            act[na] = k;
+            na += hs[k] != 0.0f;
+        }
+        for (int v = 0; v < NV; v++) lg[v] = SPLAT(0.0f);
+        for (int t = 0; t < na; t++) {
+            int k = act[t];
+            float hk = hs[k];
+            const vf *Vk = V + (size_t)k * NV;
+            for (int v = 0; v < NV; v++) lg[v] += hk * Vk[v];
+        }
+        /* softmax: padding lanes past p get -1e30 for the max and 0 after the exp */
+        lg[NV - 1] = vsel(valid_last, lg[NV - 1], SPLAT(-1e30f));
+        vf mv = lg[0];
+        for (int v = 1; v < NV; v++) mv = vmax(mv, lg[v]);
+        float mx = hmax(mv);
+        vf sv = SPLAT(0.0f);
+        for (int v = 0; v < NV; v++) lg[v] = vexp_nonpos(lg[v] - mx);
+        lg[NV - 1] = (vf)((vi)lg[NV - 1] & valid_last);
+        for (int v = 0; v < NV; v++) sv += lg[v];
+        /* d(loss)/d(logits) = scale * (softmax - onehot(y)) */
+        float c = scale / hsum(sv);
+        for (int v = 0; v < NV; v++) lg[v] *= c;
+        memcpy(ds, lg, sizeof ds);
+        ds[ym[i]] -= scale;
+        memcpy(lg, ds, sizeof ds);
+        for (int t = 0; t < na; t++) {
+            int k = act[t];
+            float hk = hs[k];
+            vf *gk = gV + (size_t)k * NV;
+            for (int v = 0; v < NV; v++) gk[v] += hk * lg[v];
+        }
+        /* d(loss)/dh = d W_out.T, over all classes, in four independent partial sums */
+        for (int s = 0; s < 4; s++)
+            for (int u = 0; u < NH; u++) dh[s][u] = SPLAT(0.0f);
+        int j = 0;
+        for (; j + 4 <= p; j += 4)
+            for (int s = 0; s < 4; s++) {
+                const vf *vt = VT + (size_t)(j + s) * NH;
+                for (int u = 0; u < NH; u++) dh[s][u] += ds[j + s] * vt[u];
+            }
+        for (; j < p; j++) {
+            const vf *vt = VT + (size_t)j * NH;
+            for (int u = 0; u < NH; u++) dh[0][u] += ds[j] * vt[u];
+        }
+        /* through the ReLU, into both inputs' rows of W_in (twice when a == b) */
+        vf *ga = gWin + (size_t)am[i] * NH, *gb = gWin + (size_t)bm[i] * NH;
+        for (int u = 0; u < NH; u++) {
+            vf g = (dh[0][u] + dh[1][u]) + (dh[2][u] + dh[3][u]);
+            g = vsel(pre[u] > SPLAT(0.0f), g, SPLAT(0.0f));
+            ga[u] += g;
+            gb[u] += g;
+        }
+    }
+}
+
+/* Supported sizes: p <= 16 * NVMAX classes, H <= 16 * NHMAX hidden neurons. */
+#define NVMAX 8
+#define NHMAX 2
+
+/* One model's rows and the sizes that select its compiled specialization. */
+typedef struct {
+    int nv, nh, N, p, H;
+    const vf *V, *VT, *Win;
+    vf *gV, *gWin;
+    const int64_t *am, *bm, *ym;
+    float scale;
+} job_t;
+
+#define CASE(NV_, NH_) case (NV_) * 16 + (NH_): \
+    rows(NV_, NH_, t->N, t->p, t->H, t->V, t->gV, t->VT, t->Win, t->gWin, t->am, t->bm, t->ym, t->scale, valid_last); break;
+#define CASES_NH(NV_) CASE(NV_, 1) CASE(NV_, 2)
+
+/* Compiled for AVX-512, AVX2 + FMA and baseline x86-64; the loader picks one per CPU. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+static void run_job(const job_t *t)
+{
+    vi valid_last;
+    for (int l = 0; l < L; l++) valid_last[l] = ((t->nv - 1) * L + l < t->p) ? -1 : 0;
+    switch (t->nv * 16 + t->nh) {
+        CASES_NH(1) CASES_NH(2) CASES_NH(3) CASES_NH(4) CASES_NH(5) CASES_NH(6) CASES_NH(7) CASES_NH(8)
+    }
+}
+
+static int modadd_grad(int M, int N, int p, int H, const float *W, const int64_t *a, const int64_t *b,
+                       const int64_t *y, float scale, float *G)
+{
+    const int H2 = 2 * H, nv = (p + L - 1) / L, nh = (H + L - 1) / L;
+    if (nv > NVMAX || nh > NHMAX) return -2;
+    /* V: W_out by rows of H (k x classes), gV its gradient; VT: W_out.T (classes x k);
+       Win: W_in, gWin its gradient. All zero-padded to whole vectors. */
+    size_t sv = (size_t)H * nv, sw = (size_t)p * nh, nvec = 2 * sv + 3 * sw;
+    void *raw = malloc(nvec * sizeof(vf) + 64);
+    if (!raw) return -1;
+    vf *base = (vf *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    vf *V = base, *gV = V + sv, *VT = gV + sv, *Win = VT + sw, *gWin = Win + sw;
+    for (int m = 0; m < M; m++) {
+        const float *Wm = W + (size_t)m * p * H2;
+        float *Gm = G + (size_t)m * p * H2;
+        memset(base, 0, nvec * sizeof(vf));
+        for (int j = 0; j < p; j++) {
+            float *vt = (float *)(VT + (size_t)j * nh), *wi = (float *)(Win + (size_t)j * nh);
+            for (int k = 0; k < H; k++) {
+                float wo = Wm[(size_t)j * H2 + H + k];
+                vt[k] = wo;
+                ((float *)(V + (size_t)k * nv))[j] = wo;
+                wi[k] = Wm[(size_t)j * H2 + k];
+            }
+        }
+        job_t job = {nv, nh, N, p, H, V, VT, Win, gV, gWin,
+                     a + (size_t)m * N, b + (size_t)m * N, y + (size_t)m * N, scale};
+        run_job(&job);
+        for (int j = 0; j < p; j++) {
+            const float *gw = (const float *)(gWin + (size_t)j * nh);
+            for (int k = 0; k < H; k++) {
+                Gm[(size_t)j * H2 + k] = gw[k];
+                Gm[(size_t)j * H2 + H + k] = ((const float *)(gV + (size_t)k * nv))[j];
+            }
+        }
+    }
+    free(raw);
+    return 0;
+}
+
+static PyObject *py_modadd_grad(PyObject *self, PyObject *args)
+{
+    int M, N, p, H;
+    unsigned long long W, a, b, y, G;
+    float scale;
+    if (!PyArg_ParseTuple(args, "iiiiKKKKfK", &M, &N, &p, &H, &W, &a, &b, &y, &scale, &G)) return NULL;
+    if (M < 1 || N < 1 || p < 1 || H < 1) {
+        PyErr_SetString(PyExc_ValueError, "modadd_grad: M, N, p and H must be positive");
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = modadd_grad(M, N, p, H, (const float *)(uintptr_t)W, (const int64_t *)(uintptr_t)a,
+                     (const int64_t *)(uintptr_t)b, (const int64_t *)(uintptr_t)y, scale, (float *)(uintptr_t)G);
+    Py_END_ALLOW_THREADS
+    if (rc == -1) return PyErr_NoMemory();
+    if (rc == -2) {
+        PyErr_Format(PyExc_ValueError, "modadd_grad: p = %d, H = %d; supported: p <= %d, H <= %d",
+                     p, H, 16 * NVMAX, 16 * NHMAX);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"modadd_grad", py_modadd_grad, METH_VARARGS,
+     "modadd_grad(M, N, p, H, W, a, b, y, scale, G): gradients of the collapsed matrices.\n\n"
+     "Pointers (data_ptr) to contiguous tensors: W float32 (M, p, 2H) = [W_in | W_out.T]; a, b, y "
+     "int64 (M, N) with values in [0, p); G float32 (M, p, 2H), overwritten with the gradient of "
+     "the loss (cross-entropy / (N p), summed over examples) with respect to W."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fused",
+                                    "Fused per-example kernel of the modular-addition training step.", -1, methods};
+
+PyMODINIT_FUNC PyInit__fused(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddIntConstant(m, "MAX_CLASSES", 16 * NVMAX) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_HIDDEN", 16 * NHMAX) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,15 @@
+"""Build the optional C kernel grokkit._fused (the rest of the package is in pyproject.toml).
+
+Without a C compiler the build of the kernel is skipped (optional=True) and grokkit trains
+with its pure-torch path: same mathematics, slower, rounded differently (docs/engine.md).
+"""
+import sys
+
+from setuptools import Extension, setup
+
+if sys.platform == "win32":
+    flags = ["/O2"]
+else:
+    flags = ["-O3", "-fno-math-errno", "-Wno-psabi"]
+
+setup(ext_modules=[Extension("grokkit._fused", ["grokkit/_fused.c"], extra_compile_args=flags, optional=True)])

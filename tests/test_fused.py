@@ -1,0 +1,116 @@
+"""The fused C kernel (grokkit._fused): built, same gradients as the torch path, used exactly where it applies."""
+
+import importlib
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+import grokkit
+from grokkit.train import train_reference
+
+engine = importlib.import_module("grokkit.train")
+
+SMALL = replace(grokkit.PAIR_MODADD, p=23, embed_size=32, hidden_size=8, steps=60, log_every=10, save_every=20)
+
+
+def test_the_fused_kernel_is_built():
+    """The course's install (pip install with a C compiler) builds the kernel; else CI would test the slow path."""
+    assert engine._fused is not None, "grokkit._fused is not built: reinstall with a C compiler (pip install -e .)"
+    assert engine._fused.MAX_CLASSES == 128 and engine._fused.MAX_HIDDEN == 32
+
+
+def _batch(cfgs, fused, monkeypatch):
+    monkeypatch.setattr(engine, "USE_FUSED", fused)
+    return engine._Batch(cfgs, "cpu")
+
+
+@pytest.mark.parametrize("cfg", [
+    grokkit.PAIR_MODADD,
+    replace(SMALL, p=16, hidden_size=16),          # whole vectors, no padding lanes
+    replace(SMALL, p=3, hidden_size=1, embed_size=4),
+    replace(SMALL, p=128, hidden_size=32, embed_size=64),
+    replace(SMALL, p=31, hidden_size=20, embedding="untied", symmetric=False),
+    SMALL,
+], ids=["pair-modadd", "p16-h16", "p3-h1", "p128-h32", "untied-p31-h20", "p23-h8"])
+def test_fused_gradients_and_metrics_match_the_torch_path(cfg, monkeypatch):
+    cfgs = [replace(cfg, seed=s, weight_decay=wd) for s, wd in ((0, 1.0), (1, 0.3), (2, 0.0))]
+    slow = _batch(cfgs, False, monkeypatch)
+    assert not slow.fused
+    with torch.no_grad():
+        for _ in range(30):                        # away from the initial weights first
+            grads, _ = slow.step_modadd(False)
+            slow.update(grads)
+        fast = _batch(cfgs, True, monkeypatch)
+        assert fast.fused
+        for k in slow.params:
+            fast.params[k].copy_(slow.params[k])
+        g_slow, m_slow = slow.step_modadd(True)
+        g_fast, m_fast = fast.step_modadd(True)
+    assert set(g_slow) == set(g_fast)
+    for k in g_slow:
+        # per model: relative to its largest entry (a model whose one neuron is dead has all zeros)
+        scale = g_slow[k].abs().amax(dim=tuple(range(1, g_slow[k].dim())), keepdim=True).clamp_min(1e-30)
+        err = ((g_fast[k] - g_slow[k]).abs() / scale).max().item()
+        assert err < 1e-4, f"{k}: largest difference {err:.2e} of the largest gradient entry"
+    for k in m_slow:
+        assert torch.allclose(m_fast[k], m_slow[k], rtol=1e-6, atol=1e-9), k
+
+
+def test_fused_training_follows_the_straightforward_implementation():
+    cfg = replace(SMALL, dtype="float32")
+    run = grokkit.train(cfg, progress=False)
+    ref_params, ref_losses = train_reference(cfg)
+    for name, value in ref_params.items():
+        got = run.snapshots[name][-1]
+        assert np.allclose(got, value, rtol=1e-3, atol=1e-5), (name, np.abs(got - value).max())
+    assert np.isclose(run.metrics["train_loss"][run.log_index(50)], ref_losses[50] * cfg.n_classes, rtol=1e-4)
+
+
+@pytest.mark.parametrize("change, fused", [
+    ({}, True),
+    ({"embedding": "untied"}, True),
+    ({"p": 128, "hidden_size": 32}, True),
+    ({"embedding": "circular", "embed_size": 2}, False),
+    ({"activation": "square"}, False),
+    ({"dropout": 0.1}, False),
+    ({"loss": "stablemax"}, False),
+    ({"dtype": "float64"}, False),
+    ({"hidden_size": 33}, False),
+    ({"p": 129}, False),
+])
+def test_fused_kernel_is_used_exactly_where_it_applies(change, fused):
+    b = engine._Batch([replace(SMALL, **change)], "cpu")
+    assert b.fused is fused
+
+
+def test_fused_kernel_rejects_sizes_it_was_not_built_for():
+    W = torch.zeros(1, 129, 16)
+    idx = torch.zeros(1, 4, dtype=torch.int64)
+    with pytest.raises(ValueError, match=r"p = 129, H = 8; supported: p <= 128, H <= 32"):
+        engine._fused.modadd_grad(1, 4, 129, 8, W.data_ptr(), idx.data_ptr(), idx.data_ptr(), idx.data_ptr(),
+                                  1.0, W.data_ptr())
+
+
+def test_fused_kernel_passes_nan_weights_through_to_the_gradients():
+    """A diverged model must show NaN (so training marks it diverged), not a silent finite gradient."""
+    b = engine._Batch([SMALL], "cpu")
+    with torch.no_grad():
+        b.params["P"][0, 0, 0] = float("nan")
+        grads, _ = b.step_modadd(False)
+    assert not torch.isfinite(grads["P"]).all()
+
+
+def test_environment_variable_turns_the_kernel_off_before_any_training():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import importlib, grokkit; T = importlib.import_module('grokkit.train'); "
+            "print(T.USE_FUSED, T._Batch([grokkit.PAIR_MODADD], 'cpu').fused)")
+    for value, expected in (("0", "False False"), ("1", "True True")):
+        env = {**os.environ, "GROKKIT_FUSED": value}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == expected.split()
