@@ -9,7 +9,7 @@ per-example part (look-ups, ReLU, logits, softmax cross-entropy and their gradie
 one call of a small C kernel, ``grokkit._fused`` (built by setup.py), where it applies
 (float32 ReLU models with a trained embedding, p <= 128, H <= 32); elsewhere, or where the
 package was installed without a C compiler, it is ~15 torch operations that compute the
-same mathematics, ~25% slower for PAIR_MODADD and rounded differently. Many models train
+same mathematics, ~1.3x slower for PAIR_MODADD and rounded differently. Many models train
 as one computation: every tensor has a leading model axis and the products are batched
 (``torch.bmm``). With two free CPUs, ``train_many`` cuts the models into small batches
 and trains them side by side, one thread per CPU: a step's small operations keep one core
