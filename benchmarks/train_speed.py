@@ -76,8 +76,8 @@ def main() -> None:
 
     peak = matmul_peak_gflops()
     engine = sys.modules["grokkit.train"]
-    print(f"threads: {torch.get_num_threads()}; fused C kernel: "
-          f"{'yes' if engine._fused is not None and engine.USE_FUSED else 'no (pure-torch path)'}")
+    fused = engine.fused_kernel_in_use()
+    print(f"threads: {torch.get_num_threads()}; fused C kernel: {'yes' if fused else 'no (pure-torch path)'}")
     print(f"float32 matmul peak (2048^3): {peak:.1f} GFLOP/s")
     print(f"PAIR_MODADD matmul FLOPs per model-step: {flops / 1e6:.2f} MFLOP")
 
@@ -106,7 +106,6 @@ def main() -> None:
     t = time.perf_counter()
     _train_group(short, "cpu", False, _Progress(0, False))
     batch = (time.perf_counter() - t) / args.seeds / args.compare_steps
-    fused = engine._fused is not None and engine.USE_FUSED
     one_batch_threads = 1 if fused else torch.get_num_threads()   # a fused batch trains on one torch thread
     print(f"  the same {args.seeds} seeds as one batch on {one_batch_threads} thread(s), {args.compare_steps} steps: "
           f"{batch * 1e6:.0f} us per model-step, {flops / batch / 1e9 / peak:.0%} of peak "
@@ -125,12 +124,12 @@ def main() -> None:
         path_cfg = replace(cfg, steps=args.path_steps)
         per_step: dict[bool, list[float]] = {True: [], False: []}
         for _ in range(3):
-            for fused in (True, False):
-                engine.USE_FUSED = fused
+            for use_kernel in (True, False):
+                engine.USE_FUSED = use_kernel
                 torch.set_num_threads(args.threads)
                 t = time.perf_counter()
                 grokkit.train(path_cfg, progress=False)
-                per_step[fused].append((time.perf_counter() - t) / args.path_steps)
+                per_step[use_kernel].append((time.perf_counter() - t) / args.path_steps)
         engine.USE_FUSED = True
         best = {k: min(v) for k, v in per_step.items()}
         print(f"one run, {args.path_steps} steps, alternating: fused C kernel "

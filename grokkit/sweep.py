@@ -67,7 +67,7 @@ def _engine_id() -> str:
         except OSError:
             return "unknown"
     kernel = (f"fused kernel _fused.c {digest(Path(engine.__file__).with_name('_fused.c'))}"
-              if engine._fused is not None and engine.USE_FUSED else "no fused kernel")
+              if engine.fused_kernel_in_use() else "no fused kernel")
     return f"grokkit {__version__}, torch {torch.__version__}, train.py {digest(Path(engine.__file__))}, {kernel}"
 
 

@@ -52,6 +52,11 @@ except ImportError:  # pragma: no cover - depends on the installation
 # False (or GROKKIT_FUSED=0 in the environment) forces the pure-torch path everywhere.
 USE_FUSED = os.environ.get("GROKKIT_FUSED", "1") != "0"
 
+
+def fused_kernel_in_use() -> bool:
+    """Whether modular-addition models that fit the C kernel train with it (built and not switched off)."""
+    return _fused is not None and USE_FUSED
+
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l1_norm", "l2_norm")
 
 # Fields that may differ between models trained in one batched computation.
@@ -460,7 +465,7 @@ class _Batch:
             self.embedding = c0.embedding
             # The fused kernel covers the article's trainable MLPs: tied or untied embedding,
             # ReLU, softmax cross-entropy, no dropout, float32 on the CPU, p <= 128, H <= 32.
-            self.fused = (USE_FUSED and _fused is not None and self.embedding != "circular"
+            self.fused = (fused_kernel_in_use() and self.embedding != "circular"
                           and c0.activation == "relu" and c0.loss == "cross_entropy"
                           and not self.use_dropout and dt == torch.float32 and dev.type == "cpu"
                           and self.p <= _fused.MAX_CLASSES and self.H <= _fused.MAX_HIDDEN)
@@ -542,9 +547,15 @@ class _Batch:
         P, H = self.params["P"], self.H
         if self.embedding == "untied":
             return torch.bmm(self.params["embed"], P[..., :H]), torch.bmm(self.params["unembed"], P[..., H:])
-        E = self.fixed_E if self.embedding == "circular" else self.params["embed"]
-        W = torch.bmm(E, P)
+        W = self._collapse_joint()
         return W[..., :H], W[..., H:]
+
+    def _collapse_joint(self) -> torch.Tensor:
+        """[W_in | W_out.T] as one contiguous (M, p, 2H) tensor, as the C kernel reads it."""
+        if self.embedding == "untied":
+            return torch.cat(self._collapse(), 2)
+        E = self.fixed_E if self.embedding == "circular" else self.params["embed"]
+        return torch.bmm(E, self.params["P"])
 
     def _act(self, pre: torch.Tensor) -> torch.Tensor:
         return torch.relu(pre) if self.cfgs[0].activation == "relu" else pre * pre
@@ -605,8 +616,7 @@ class _Batch:
         out: dict = {}
         if want_metrics:
             out["train_loss"], out["train_acc"] = self._metrics_modadd(logits, self.tr_y)
-            te = W_in_flat.index_select(0, self.te_a) + W_in_flat.index_select(0, self.te_b)
-            te_logits = torch.bmm(self._act(te.view(M, -1, H)), W_outT.transpose(1, 2))
+            te_logits = self._logits(W_in_flat, W_outT, self.te_a, self.te_b)
             out["test_loss"], out["test_acc"] = self._metrics_modadd(te_logits, self.te_y)
         d_logits = self._loss_grad(logits)                   # (M, N, p)
         g_WoutT = torch.bmm(d_logits.transpose(1, 2), h)     # (M, p, H)
@@ -617,52 +627,46 @@ class _Batch:
         g_Win = torch.zeros(M * p, H, dtype=self.dtype, device=self.device)
         g_Win.index_add_(0, self.tr_a, d_pre).index_add_(0, self.tr_b, d_pre)
         g_Win = g_Win.view(M, p, H)
-        P = self.params["P"]
+        return self._param_grads(torch.cat([g_Win, g_WoutT], dim=2)), out
+
+    def _logits(self, W_in_flat: torch.Tensor, W_outT: torch.Tensor, a: torch.Tensor,
+                b: torch.Tensor) -> torch.Tensor:
+        """Logits (M, n, p) of the pairs (a, b) (flat, model offsets added), no dropout."""
+        pre = W_in_flat.index_select(0, a) + W_in_flat.index_select(0, b)
+        return torch.bmm(self._act(pre.view(self.M, -1, self.H)), W_outT.transpose(1, 2))
+
+    def _param_grads(self, G: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Gradients of the trained parameters from G = [dW_in | dW_out.T], (M, p, 2H)."""
+        P, H = self.params["P"], self.H
         grads = {}
         if self.embedding == "untied":
             E, U = self.params["embed"], self.params["unembed"]
+            g_Win, g_WoutT = G[..., :H], G[..., H:]
             grads["embed"] = torch.bmm(g_Win, P[..., :H].transpose(1, 2))
             grads["unembed"] = torch.bmm(g_WoutT, P[..., H:].transpose(1, 2))
             grads["P"] = torch.cat([torch.bmm(E.transpose(1, 2), g_Win), torch.bmm(U.transpose(1, 2), g_WoutT)], 2)
-        else:
-            G = torch.cat([g_Win, g_WoutT], dim=2)           # (M, p, 2H)
-            E = self.fixed_E if self.embedding == "circular" else self.params["embed"]
-            if self.embedding == "tied":
-                grads["embed"] = torch.bmm(G, P.transpose(1, 2))
-            grads["P"] = torch.bmm(E.transpose(1, 2), G)
-        return grads, out
+            return grads
+        E = self.fixed_E if self.embedding == "circular" else self.params["embed"]
+        if self.embedding == "tied":
+            grads["embed"] = torch.bmm(G, P.transpose(1, 2))
+        grads["P"] = torch.bmm(E.transpose(1, 2), G)
+        return grads
 
     def _step_modadd_fused(self, want_metrics: bool) -> tuple[dict[str, torch.Tensor], dict]:
         """step_modadd with the per-example work in the C kernel: same gradients, other rounding."""
         M, p, H = self.M, self.p, self.H
-        P = self.params["P"]
-        if self.embedding == "untied":
-            E, U = self.params["embed"], self.params["unembed"]
-            W = torch.cat([torch.bmm(E, P[..., :H]), torch.bmm(U, P[..., H:])], 2)
-        else:
-            E = self.params["embed"]
-            W = torch.bmm(E, P)                              # (M, p, 2H) = [W_in | W_out.T]
+        W = self._collapse_joint()                           # (M, p, 2H) = [W_in | W_out.T]
         G = self.G
         _fused.modadd_grad(M, self.N, p, H, W.data_ptr(), self.loc_a.data_ptr(), self.loc_b.data_ptr(),
                            self.loc_y.data_ptr(), self.loss_scale, G.data_ptr())
         out: dict = {}
         if want_metrics:
-            W_in_flat, W_out = W[..., :H].reshape(M * p, H), W[..., H:].transpose(1, 2)
+            W_in_flat, W_outT = W[..., :H].reshape(M * p, H), W[..., H:]
             for part, a, b, y in (("train", self.tr_a, self.tr_b, self.tr_y),
                                   ("test", self.te_a, self.te_b, self.te_y)):
-                pre = W_in_flat.index_select(0, a) + W_in_flat.index_select(0, b)
-                logits = torch.bmm(torch.relu(pre.view(M, -1, H)), W_out)
+                logits = self._logits(W_in_flat, W_outT, a, b)
                 out[f"{part}_loss"], out[f"{part}_acc"] = self._metrics_modadd(logits, y)
-        grads = {}
-        if self.embedding == "untied":
-            grads["embed"] = torch.bmm(G[..., :H], P[..., :H].transpose(1, 2))
-            grads["unembed"] = torch.bmm(G[..., H:], P[..., H:].transpose(1, 2))
-            grads["P"] = torch.cat([torch.bmm(E.transpose(1, 2), G[..., :H]),
-                                    torch.bmm(U.transpose(1, 2), G[..., H:])], 2)
-        else:
-            grads["embed"] = torch.bmm(G, P.transpose(1, 2))
-            grads["P"] = torch.bmm(E.transpose(1, 2), G)
-        return grads, out
+        return self._param_grads(G), out
 
     def step_parity(self, want_metrics: bool) -> tuple[dict[str, torch.Tensor], dict]:
         """One forward/backward pass of the parity MLP (single logit, sigmoid cross-entropy)."""
