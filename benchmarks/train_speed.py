@@ -92,6 +92,7 @@ def main() -> None:
           f"{flops * args.steps / one / 1e9 / peak:.0%} of peak); final test acc {run.final['test_acc']:.3f}")
 
     cfgs = [replace(cfg, seed=s, save_every=0) for s in range(args.seeds)]
+    plan, workers = _plan_batches(cfgs, torch.get_num_threads())
     t = time.perf_counter()
     grokkit.train_many(cfgs, progress=False, keep_raw=False)
     many = time.perf_counter() - t
@@ -99,7 +100,7 @@ def main() -> None:
     print(f"train_many, {args.seeds} seeds x {args.steps} steps: {many:.1f} s "
           f"({many / args.seeds / args.steps * 1e6:.0f} us per model-step), "
           f"{achieved:.1f} GFLOP/s = {achieved / peak:.0%} of peak "
-          f"(batches side by side: {[len(b) for b in _plan_batches(cfgs, torch.get_num_threads())]})")
+          f"(batches side by side: {[len(b) for b in plan]} on {workers} threads)")
 
     short = [replace(c, steps=args.compare_steps) for c in cfgs]
     torch.set_num_threads(args.threads)

@@ -31,6 +31,7 @@ typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
 
 #define SPLAT(x) ((vf){0} + (x))
+#define SPLATI(x) ((vi){0} + (x))
 static inline vf vsel(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
 static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
 
@@ -54,23 +55,32 @@ static inline vf vexp_nonpos(vf x)
     return q * (vf)e;
 }
 
-/* Horizontal max and sum of one vector, in a fixed pairwise order. */
+/* Lane l takes lane l + w (lanes past the end wrap round). */
+static inline vf shift_down(vf v, int w)
+{
+    switch (w) {
+    case 8: return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    case 4: return __builtin_shufflevector(v, v, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
+    case 2: return __builtin_shufflevector(v, v, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1);
+    default: return __builtin_shufflevector(v, v, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0);
+    }
+}
+
+/* Horizontal max and sum of one vector in a fixed pairwise order (lane l with lane l + w,
+   for w = 8, 4, 2, 1), on whole vectors: lane 0 ends with the result. */
 static inline float hmax(vf v)
 {
-    float t[L];
-    memcpy(t, &v, sizeof t);
-    for (int w = L / 2; w > 0; w /= 2)
-        for (int l = 0; l < w; l++) t[l] = t[l + w] > t[l] ? t[l + w] : t[l];
-    return t[0];
+    for (int w = L / 2; w > 0; w /= 2) {
+        vf hi = shift_down(v, w);
+        v = vsel(hi > v, hi, v);
+    }
+    return v[0];
 }
 
 static inline float hsum(vf v)
 {
-    float t[L];
-    memcpy(t, &v, sizeof t);
-    for (int w = L / 2; w > 0; w /= 2)
-        for (int l = 0; l < w; l++) t[l] = t[l] + t[l + w];
-    return t[0];
+    for (int w = L / 2; w > 0; w /= 2) v = v + shift_down(v, w);
+    return v[0];
 }
 
 /* One model's training rows. NV, NH (vectors per row of logits and of hidden units) are
@@ -80,6 +90,7 @@ static inline __attribute__((always_inline)) void rows(const int NV, const int N
     const vf *V, vf *gV, const vf *VT, const vf *Win, vf *gWin, const int64_t *am, const int64_t *bm,
     const int64_t *ym, float scale, vi valid_last)
 {
+    const vi lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     for (int i = 0; i < N; i++) {
         vf pre[NH], h[NH], lg[NV], dh[4][NH];
         float hs[NH * L], ds[NV * L];
@@ -89,15 +100,19 @@ static inline __attribute__((always_inline)) void rows(const int NV, const int N
             h[u] = vsel(pre[u] < SPLAT(0.0f), SPLAT(0.0f), pre[u]);   /* ReLU; NaN stays NaN */
         }
         memcpy(hs, h, sizeof hs);
-        /* the active neurons (h > 0): only they contribute to the logits and to gV */
-        int act[NH * L], na = 0;
-        for (int k = 0; k < H; k++) {
-            act[na] = k;
-            na += hs[k] != 0.0f;
+        /* the active neurons (h != 0), one bit each: only they contribute to the logits and to gV */
+        uint32_t on = 0;
+        for (int u = 0; u < NH; u++) {
+            vi bit = (vi)(h[u] != SPLAT(0.0f)) & (vi){1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048,
+                                                       4096, 8192, 16384, 32768};
+            for (int w = L / 2; w > 0; w /= 2) bit |= (vi)shift_down((vf)bit, w);
+            on |= (uint32_t)bit[0] << (L * u);
         }
+        int act[NH * L], na = 0;
         for (int v = 0; v < NV; v++) lg[v] = SPLAT(0.0f);
-        for (int t = 0; t < na; t++) {
-            int k = act[t];
+        for (uint32_t rest = on; rest; rest &= rest - 1) {
+            int k = __builtin_ctz(rest);
+            act[na++] = k;
             float hk = hs[k];
             const vf *Vk = V + (size_t)k * NV;
             for (int v = 0; v < NV; v++) lg[v] += hk * Vk[v];
@@ -115,8 +130,12 @@ static inline __attribute__((always_inline)) void rows(const int NV, const int N
         float c = scale / hsum(sv);
         for (int v = 0; v < NV; v++) lg[v] *= c;
         memcpy(ds, lg, sizeof ds);
+        /* minus scale in the label's lane, in memory (so that the compiler cannot fuse it with
+           the product above into one differently rounded operation), then blended back into
+           the registers (reloading whole vectors over the one-float store would stall) */
         ds[ym[i]] -= scale;
-        memcpy(lg, ds, sizeof ds);
+        vf dy = SPLAT(ds[ym[i]]);
+        for (int v = 0; v < NV; v++) lg[v] = vsel(lane == SPLATI((int)(ym[i] - (int64_t)v * L)), dy, lg[v]);
         for (int t = 0; t < na; t++) {
             int k = act[t];
             float hk = hs[k];

@@ -225,15 +225,31 @@ def test_batches_split_a_shape_group_across_streams_and_cover_every_config_once(
     seeds = [replace(SMALL, seed=s) for s in range(9)]
     other = [replace(SMALL, p=19, seed=s) for s in range(2)]
     cfgs = seeds + other
-    one = _plan_batches(cfgs, 1)
-    assert sorted(map(sorted, one)) == [list(range(9)), [9, 10]]       # one stream: whole shape groups
-    two = _plan_batches(cfgs, 2)
+    one, threads = _plan_batches(cfgs, 1)
+    assert sorted(map(sorted, one)) == [list(range(9)), [9, 10]] and threads == 1  # whole shape groups
+    two, threads = _plan_batches(cfgs, 2)
+    assert threads == 2
     assert sorted(i for b in two for i in b) == list(range(11))
     assert all(len({_shape(cfgs[i]) for i in b}) == 1 for b in two)   # a batch never mixes shapes
     assert max(len(b) for b in two) <= 4
     assert len([b for b in two if b[0] < 9]) >= 2                      # the 9 seeds feed both streams
     parity = [replace(SMALL_PARITY, seed=s) for s in range(6)]
-    assert _plan_batches(parity, 2) == [list(range(6))]                  # parity groups stay whole
+    assert _plan_batches(parity, 2) == ([list(range(6))], 2)             # parity groups stay whole
+
+
+def test_models_that_do_not_split_evenly_over_the_streams_train_in_equal_batches_all_at_once():
+    from grokkit.train import _plan_batches
+    seeds = [replace(SMALL, seed=s) for s in range(12)]
+    # 9 on 2 CPUs: 3 + 3 + 3 on three threads instead of 3 + 2 + 2 + 2 on two
+    assert _plan_batches(seeds[:9], 2) == ([[0, 1, 2], [3, 4, 5], [6, 7, 8]], 3)
+    assert _plan_batches(seeds[:3], 2) == ([[0], [1], [2]], 3)
+    for n in (5, 7):                      # no equal split within twice the streams: the usual plan
+        batches, threads = _plan_batches(seeds[:n], 2)
+        assert threads == 2 and sorted(len(b) for b in batches) in ([2, 3], [3, 4])
+    batches, threads = _plan_batches(seeds[:8], 2)                  # even: the usual plan
+    assert threads == 2 and [len(b) for b in batches] == [4, 4]
+    batches, threads = _plan_batches(seeds[:9], 4)                  # 9 on 4 CPUs: no equal split in 4..8
+    assert threads == 4 and sorted(len(b) for b in batches) == [2, 2, 2, 3]
 
 
 def _shape(cfg):
@@ -255,7 +271,7 @@ def test_streams_give_the_same_numbers_as_one_thread(thread_state, monkeypatch):
         monkeypatch.setattr(T, "_THREADS_SET", torch.get_num_threads())
         results[n] = grokkit.train_many(cfgs, progress=False)
         assert torch.get_num_threads() == n                          # the caller's setting is back
-    assert len(T._plan_batches(cfgs, 2)) > 2
+    assert len(T._plan_batches(cfgs, 2)[0]) > 2
     for a, b in zip(results[1], results[2]):
         assert a.config == b.config
         for k in a.metrics:
@@ -266,6 +282,24 @@ def test_streams_give_the_same_numbers_as_one_thread(thread_state, monkeypatch):
     alone = grokkit.train(cfgs[1], progress=False)                  # modular addition: as alone, too
     assert np.array_equal(alone.W_in, results[2][1].W_in)
     assert np.array_equal(alone.metrics["test_loss"], results[2][1].metrics["test_loss"])
+
+
+def test_three_batches_on_two_cpus_give_the_same_numbers_as_training_alone(two_free_cpus, monkeypatch):
+    """Three seeds on two CPUs train as three one-model batches at once (more threads than CPUs)."""
+    import torch
+    T = two_free_cpus
+    base = replace(SMALL, dtype="float32", steps=120, log_every=20, save_every=60)
+    cfgs = [replace(base, seed=s) for s in range(3)]
+    used = []
+    real = T._train_streams
+    monkeypatch.setattr(T, "_train_streams", lambda c, batches, workers, *a: (used.append(workers), real(c, batches, workers, *a)))
+    together = grokkit.train_many(cfgs, progress=False)
+    assert used == [3] and torch.get_num_threads() == 2
+    for cfg, run in zip(cfgs, together):
+        alone = grokkit.train(cfg, progress=False)
+        for k in alone.metrics:
+            assert np.array_equal(alone.metrics[k], run.metrics[k]), k
+        assert np.array_equal(alone.W_in, run.W_in) and np.array_equal(alone.W_out, run.W_out)
 
 
 @pytest.fixture
