@@ -9,6 +9,8 @@ prints "identical" for every case; otherwise recompute it
 (python -m grokkit sweep modadd_seeds --seeds 90) and re-check the notebooks' claims.
 
 Usage: python benchmarks/kernel_versions.py [--rev HEAD] [--steps 3000] [--calls 2000]
+(the default, HEAD, checks an edit of the kernel before it is committed; rebuild the
+installed kernel first: pip install --no-deps --no-build-isolation -e .)
 """
 
 from __future__ import annotations
