@@ -467,14 +467,13 @@ class _Batch:
             def idx(arrs):
                 t = torch.as_tensor(np.stack(arrs), device=dev)
                 return t, (t + offs).reshape(-1)
-            _, self.tr_a = idx([s.train_x[:, 0] for s in splits])
-            _, self.tr_b = idx([s.train_x[:, 1] for s in splits])
+            loc_a, self.tr_a = idx([s.train_x[:, 0] for s in splits])
+            loc_b, self.tr_b = idx([s.train_x[:, 1] for s in splits])
             _, self.te_a = idx([s.test_x[:, 0] for s in splits])
             _, self.te_b = idx([s.test_x[:, 1] for s in splits])
             self.tr_y = torch.as_tensor(np.stack([s.train_y for s in splits]), device=dev)
             self.te_y = torch.as_tensor(np.stack([s.test_y for s in splits]), device=dev)
             self.N = self.tr_y.shape[1]
-            self.Y = torch.nn.functional.one_hot(self.tr_y, self.p).to(dt)
             self.loss_scale = 1.0 / (self.N * self.p)
             self.embedding = c0.embedding
             # The fused kernel covers the article's trainable MLPs: tied or untied embedding,
@@ -484,12 +483,10 @@ class _Batch:
                           and not self.use_dropout and dt == torch.float32 and dev.type == "cpu"
                           and self.p <= _fused.MAX_CLASSES and self.H <= _fused.MAX_HIDDEN)
             if self.fused:  # the kernel's inputs: each model's own indices, int64, contiguous
-                def local(col: int) -> torch.Tensor:
-                    idx = np.stack([s.train_x[:, col] for s in splits])
-                    return torch.as_tensor(idx, dtype=torch.int64).contiguous()
-                self.loc_a, self.loc_b = local(0), local(1)
-                self.loc_y = self.tr_y.to(torch.int64).contiguous()
+                self.loc_a, self.loc_b, self.loc_y = (t.to(torch.int64).contiguous() for t in (loc_a, loc_b, self.tr_y))
                 self.G = torch.empty(M, self.p, 2 * self.H, dtype=dt)
+            else:  # the torch path's labels, one-hot
+                self.Y = torch.nn.functional.one_hot(self.tr_y, self.p).to(dt)
             if self.embedding == "circular":
                 e = torch.as_tensor(models.fixed_embedding(c0), dtype=dt, device=dev)
                 self.fixed_E = e.expand(M, *e.shape)
