@@ -9,7 +9,9 @@ per-example part (look-ups, ReLU, logits, softmax cross-entropy and their gradie
 one call of a small C kernel, ``grokkit._fused`` (built by setup.py), where it applies
 (float32 ReLU models with a trained embedding, p <= 128, H <= 32); elsewhere, or where the
 package was installed without a C compiler, it is ~15 torch operations that compute the
-same mathematics, ~1.4x slower for PAIR_MODADD and rounded differently. Many models train
+same mathematics, ~1.3x slower for PAIR_MODADD and rounded differently. The kernel sums the
+examples as two halves; a single model with two free CPUs has the second half summed on a
+helper thread on the other CPU (same numbers, a step ~1.2x faster). Many models train
 as one computation: every tensor has a leading model axis and the products are batched
 (``torch.bmm``). With two free CPUs, ``train_many`` cuts the models into small batches
 and trains them side by side, one thread per CPU (or, when they do not split evenly, in
@@ -485,6 +487,7 @@ class _Batch:
             if self.fused:  # the kernel's inputs: each model's own indices, int64, contiguous
                 self.loc_a, self.loc_b, self.loc_y = (t.to(torch.int64).contiguous() for t in (loc_a, loc_b, self.tr_y))
                 self.G = torch.empty(M, self.p, 2 * self.H, dtype=dt)
+                self.kernel_helper = False   # set by _train_group when a second CPU is free
             else:  # the torch path's labels, one-hot
                 self.Y = torch.nn.functional.one_hot(self.tr_y, self.p).to(dt)
             if self.embedding == "circular":
@@ -669,7 +672,7 @@ class _Batch:
         W = self._collapse_joint()                           # (M, p, 2H) = [W_in | W_out.T]
         G = self.G
         _fused.modadd_grad(M, self.N, p, H, W.data_ptr(), self.loc_a.data_ptr(), self.loc_b.data_ptr(),
-                           self.loc_y.data_ptr(), self.loss_scale, G.data_ptr())
+                           self.loc_y.data_ptr(), self.loss_scale, G.data_ptr(), self.kernel_helper)
         out: dict = {}
         if want_metrics:
             W_in_flat, W_outT = W[..., :H].reshape(M * p, H), W[..., H:]
@@ -757,8 +760,10 @@ def _train_group(cfgs: list[Config], device: str, keep_raw: bool, bar: _Progress
         # With the kernel doing the per-example work, a second torch thread only helps the
         # three embedding products a little, and its spinning between them slows the kernel
         # on the other CPU (measured on PAIR_MODADD: 470-490 us per step on one thread,
-        # 480-650 on two). Same numbers either way.
+        # 480-650 on two). The second CPU does half of the kernel's examples instead
+        # (kernel ~190 -> ~115 us per step). Same numbers either way.
         torch.set_num_threads(1)
+        b.kernel_helper = True
     c0 = cfgs[0]
     log_steps, save_steps = schedule(c0.steps, c0.log_every), schedule(c0.steps, c0.save_every)
     is_log = np.zeros(c0.steps + 1, bool)

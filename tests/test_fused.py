@@ -114,3 +114,61 @@ def test_environment_variable_turns_the_kernel_off_before_any_training():
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == expected.split()
+
+
+@pytest.mark.parametrize("M, N, p, H", [(1, 911, 67, 24), (3, 7, 23, 8), (2, 1, 3, 1), (1, 2, 128, 32), (2, 64, 16, 16)])
+def test_the_helper_thread_gives_the_same_gradients_bit_for_bit(M, N, p, H):
+    """The second half of the examples on a helper thread: the same sums as one thread doing both halves."""
+    gen = torch.Generator().manual_seed(M * 1000 + N)
+    W = torch.randn(M, p, 2 * H, generator=gen).abs()     # positive: every neuron active, no zero rows
+    a, b, y = (torch.randint(0, p, (M, N), generator=gen) for _ in range(3))
+    G_one, G_two = torch.full_like(W, float("nan")), torch.full_like(W, float("nan"))
+    for G, helper in ((G_one, False), (G_two, True)):
+        engine._fused.modadd_grad(M, N, p, H, W.data_ptr(), a.data_ptr(), b.data_ptr(), y.data_ptr(),
+                                  1.0 / (N * p), G.data_ptr(), helper)
+    assert torch.isfinite(G_one).all() and G_one.abs().sum() > 0
+    assert torch.equal(G_one, G_two)
+
+
+def test_training_with_the_helper_thread_gives_the_same_run():
+    """Metrics and weights after 200 steps of PAIR_MODADD with and without the helper: identical."""
+    cfg = replace(grokkit.PAIR_MODADD, steps=200)
+    params = []
+    for helper in (False, True):
+        b = engine._Batch([cfg], "cpu")
+        b.kernel_helper = helper
+        with torch.no_grad():
+            for _ in range(cfg.steps):
+                grads, met = b.step_modadd(False)
+                b.update(grads)
+            _, met = b.step_modadd(True)
+        params.append(({k: v.clone() for k, v in b.params.items()}, met))
+    (p1, m1), (p2, m2) = params
+    assert all(torch.equal(p1[k], p2[k]) for k in p1)
+    assert all(torch.equal(m1[k], m2[k]) for k in m1)
+
+
+def test_a_single_run_uses_the_helper_thread_when_it_has_two_threads(monkeypatch):
+    """_train_group turns the helper on for one kernel batch given two torch threads, and off given one."""
+    seen = []
+    real = engine._fused
+
+    class Spy:
+        MAX_CLASSES, MAX_HIDDEN = real.MAX_CLASSES, real.MAX_HIDDEN
+
+        @staticmethod
+        def modadd_grad(*args):
+            seen.append(args[-1])
+            return real.modadd_grad(*args)
+
+    monkeypatch.setattr(engine, "_fused", Spy)
+    threads = torch.get_num_threads()
+    try:
+        for n in (2, 1):
+            torch.set_num_threads(n)
+            seen.clear()
+            engine._train_group([replace(SMALL, steps=5)], "cpu", True, engine._Progress(5, False))
+            assert seen and set(seen) == {n == 2}
+            assert torch.get_num_threads() == n          # the caller's thread count is restored
+    finally:
+        torch.set_num_threads(threads)
