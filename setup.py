@@ -8,9 +8,9 @@ import sys
 from setuptools import Extension, setup
 
 if sys.platform == "win32":
-    flags = ["/O2"]  # MSVC lacks GCC's vector extensions: the build fails there and is skipped
+    flags, link = ["/O2"], []  # MSVC lacks GCC's vector extensions: the build fails there and is skipped
 else:
-    flags = ["-O3", "-fno-math-errno", "-Wno-psabi", "-pthread"]  # -pthread: the helper thread
+    flags, link = ["-O3", "-fno-math-errno", "-Wno-psabi", "-pthread"], ["-pthread"]  # the helper thread
 
 setup(ext_modules=[Extension("grokkit._fused", ["grokkit/_fused.c"], extra_compile_args=flags,
-                              extra_link_args=[f for f in flags if f == "-pthread"], optional=True)])
+                              extra_link_args=link, optional=True)])

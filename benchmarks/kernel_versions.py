@@ -46,23 +46,15 @@ def build_kernel(rev: str, folder: Path):
     loader = importlib.machinery.ExtensionFileLoader("_fused", str(so))
     module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_fused", so, loader=loader))
     loader.exec_module(module)
-    return module if _takes_helper_argument(module) else _WithoutHelper(module)
+    return _OneThread(module)
 
 
-def _takes_helper_argument(module) -> bool:
-    """Whether a built kernel accepts modadd_grad's 11th argument (the helper thread, seventh session on)."""
-    W = torch.zeros(1, 1, 2)
-    idx = torch.zeros(1, 1, dtype=torch.int64)
-    try:
-        module.modadd_grad(1, 1, 1, 1, W.data_ptr(), idx.data_ptr(), idx.data_ptr(), idx.data_ptr(), 1.0,
-                           torch.zeros_like(W).data_ptr(), False)
-    except TypeError:
-        return False
-    return True
+class _OneThread:
+    """A built kernel, called as grokkit.train calls the installed one, always without the helper thread.
 
-
-class _WithoutHelper:
-    """An older kernel, called as grokkit.train calls the installed one: it sums on one thread."""
+    Kernels before the seventh session take no 11th (helper) argument; the comparison runs
+    on one torch thread, where train passes False, so dropping it changes nothing.
+    """
 
     def __init__(self, module):
         self.module, self.MAX_CLASSES, self.MAX_HIDDEN = module, module.MAX_CLASSES, module.MAX_HIDDEN
