@@ -1,7 +1,8 @@
 """Build the optional C kernel grokkit._fused (the rest of the package is in pyproject.toml).
 
 Without a C compiler the build of the kernel is skipped (optional=True) and grokkit trains
-with its pure-torch path: same mathematics, slower, rounded differently (docs/engine.md).
+with its pure-torch path: same mathematics, slower, rounded differently (docs/instructors.md,
+"The C kernel"). The kernel picks its vector width when it loads (grokkit/_fused.c).
 """
 import sys
 

@@ -25,6 +25,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -35,18 +36,30 @@ REPO = Path(__file__).resolve().parent.parent
 ENGINE = sys.modules["grokkit.train"]
 
 
-def build_kernel(rev: str, folder: Path):
-    """grokkit/_fused.c at ``rev``, compiled and imported as a module of its own."""
-    src = folder / "_fused.c"
-    src.write_bytes(subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:grokkit/_fused.c"],
-                                   check=True, capture_output=True).stdout)
+def compile_kernel(source: str, folder: Path, flags: Sequence[str] = ()):
+    """A _fused.c source text compiled (gcc, the flags of setup.py and ``flags``) into
+    ``folder`` and imported as a module of its own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    src = folder / "_fused.c"                 # this name: the kernel includes itself by it
+    src.write_text(source)
     so = folder / ("_fused" + sysconfig.get_config_var("EXT_SUFFIX"))
-    subprocess.run(["gcc", "-O3", "-fno-math-errno", "-Wno-psabi", "-pthread", "-shared", "-fPIC",
+    subprocess.run(["gcc", "-O3", "-fno-math-errno", "-Wno-psabi", "-pthread", "-shared", "-fPIC", *flags,
                     f"-I{sysconfig.get_paths()['include']}", str(src), "-o", str(so)], check=True)
     loader = importlib.machinery.ExtensionFileLoader("_fused", str(so))
     module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_fused", so, loader=loader))
     loader.exec_module(module)
-    return _OneThread(module)
+    return module
+
+
+def kernel_source(rev: str) -> str:
+    """grokkit/_fused.c as it was at git revision ``rev``."""
+    return subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:grokkit/_fused.c"],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def build_kernel(rev: str, folder: Path):
+    """grokkit/_fused.c at ``rev``, compiled and imported as a module of its own."""
+    return _OneThread(compile_kernel(kernel_source(rev), folder))
 
 
 class _OneThread:

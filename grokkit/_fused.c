@@ -14,7 +14,22 @@
  * batch nor on whether a helper thread sums the second half on another CPU. It rounds
  * differently from the torch path (its own exp, sums in another order); grokkit.train
  * uses it whenever it is built and the model fits (p <= MAX_CLASSES, H <= MAX_HIDDEN).
+ *
+ * The kernel is written once for vectors of KW floats and compiled for the widths the
+ * processor has: on x86-64 with GCC, 16 (AVX-512), 8 (AVX2 + FMA) and 4 (SSE2), chosen
+ * when the module loads; elsewhere (or with -DGROKKIT_ONE_TARGET) one width, from the
+ * compiler's target: 16 with AVX-512, 8 with AVX2 and FMA, else 4 (NEON on arm64). (Vectors wider
+ * than the processor's are split by the compiler, badly: 16-float vectors on an AVX2
+ * processor ran 20x slower than 8-float ones.) Every width adds the same numbers in the
+ * same order: per-lane arithmetic does not depend on the width, and the two sums across
+ * lanes (the softmax's maximum and total) are always taken as over 16 lanes, in the same
+ * pairwise order. So AVX-512 and AVX2 processors give the same results bit for bit (tested);
+ * without FMA (SSE2 only), products and sums are rounded separately and the numbers differ.
+ *
+ * The per-width part is the end of this file, which includes itself once per width.
  */
+#ifndef GROKKIT_KW
+
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
@@ -28,177 +43,85 @@
 #include <xmmintrin.h>
 #endif
 
-#define L 16
-typedef float vf __attribute__((vector_size(64)));
-typedef int32_t vi __attribute__((vector_size(64)));
+/* Supported sizes: p <= 16 * NV16MAX classes, H <= HMAX hidden neurons. */
+#define NV16MAX 8
+#define HMAX 32
 
-#define SPLAT(x) ((vf){0} + (x))
-#define SPLATI(x) ((vi){0} + (x))
-static inline vf vsel(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
-static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
-
-/* exp(x) for x <= 0: Cephes' expf (range reduction by ln 2, degree-6 polynomial, 2^n built
-   in the exponent bits), relative error about 1e-7; below -87 it returns exp(-87). */
-static inline vf vexp_nonpos(vf x)
-{
-    x = vsel(x < SPLAT(-87.0f), SPLAT(-87.0f), x);
-    /* round to nearest integer: adding and subtracting 1.5 * 2^23 drops the fraction */
-    vf n = (x * SPLAT(1.44269504088896341f) + SPLAT(12582912.0f)) - SPLAT(12582912.0f);
-    vf r = x - n * SPLAT(0.693359375f);
-    r = r - n * SPLAT(-2.12194440e-4f);
-    vf q = SPLAT(1.9875691500E-4f);
-    q = q * r + SPLAT(1.3981999507E-3f);
-    q = q * r + SPLAT(8.3334519073E-3f);
-    q = q * r + SPLAT(4.1665795894E-2f);
-    q = q * r + SPLAT(1.6666665459E-1f);
-    q = q * r + SPLAT(5.0000001201E-1f);
-    q = q * r * r + r + SPLAT(1.0f);
-    vi e = (__builtin_convertvector(n, vi) + 127) << 23;
-    return q * (vf)e;
-}
-
-/* Lane l takes lane l + w (lanes past the end wrap round). */
-static inline vf shift_down(vf v, int w)
-{
-    switch (w) {
-    case 8: return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-    case 4: return __builtin_shufflevector(v, v, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
-    case 2: return __builtin_shufflevector(v, v, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1);
-    default: return __builtin_shufflevector(v, v, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0);
-    }
-}
-
-/* Horizontal max and sum of one vector in a fixed pairwise order (lane l with lane l + w,
-   for w = 8, 4, 2, 1), on whole vectors: lane 0 ends with the result. */
-static inline float hmax(vf v)
-{
-    for (int w = L / 2; w > 0; w /= 2) {
-        vf hi = shift_down(v, w);
-        v = vsel(hi > v, hi, v);
-    }
-    return v[0];
-}
-
-static inline float hsum(vf v)
-{
-    for (int w = L / 2; w > 0; w /= 2) v = v + shift_down(v, w);
-    return v[0];
-}
-
-/* One model's training rows. NV, NH (vectors per row of logits and of hidden units) are
-   compile-time constants after inlining, so the per-row arrays live in registers; a running
-   sum kept in memory instead costs a store-to-load round trip per term. */
-static inline __attribute__((always_inline)) void rows(const int NV, const int NH, int N, int p, int H,
-    const vf *V, vf *gV, const vf *VT, const vf *Win, vf *gWin, const int64_t *am, const int64_t *bm,
-    const int64_t *ym, float scale, vi valid_last)
-{
-    const vi lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    for (int i = 0; i < N; i++) {
-        vf pre[NH], h[NH], lg[NV], dh[4][NH];
-        float hs[NH * L], ds[NV * L];
-        const vf *wa = Win + (size_t)am[i] * NH, *wb = Win + (size_t)bm[i] * NH;
-        for (int u = 0; u < NH; u++) {
-            pre[u] = wa[u] + wb[u];
-            h[u] = vsel(pre[u] < SPLAT(0.0f), SPLAT(0.0f), pre[u]);   /* ReLU; NaN stays NaN */
-        }
-        memcpy(hs, h, sizeof hs);
-        /* the active neurons (h != 0), one bit each: only they contribute to the logits and to gV */
-        uint32_t on = 0;
-        for (int u = 0; u < NH; u++) {
-            vi bit = (vi)(h[u] != SPLAT(0.0f)) & (vi){1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048,
-                                                       4096, 8192, 16384, 32768};
-            for (int w = L / 2; w > 0; w /= 2) bit |= (vi)shift_down((vf)bit, w);
-            on |= (uint32_t)bit[0] << (L * u);
-        }
-        int act[NH * L], na = 0;
-        for (int v = 0; v < NV; v++) lg[v] = SPLAT(0.0f);
-        for (uint32_t rest = on; rest; rest &= rest - 1) {
-            int k = __builtin_ctz(rest);
-            act[na++] = k;
-            float hk = hs[k];
-            const vf *Vk = V + (size_t)k * NV;
-            for (int v = 0; v < NV; v++) lg[v] += hk * Vk[v];
-        }
-        /* softmax: padding lanes past p get -1e30 for the max and 0 after the exp */
-        lg[NV - 1] = vsel(valid_last, lg[NV - 1], SPLAT(-1e30f));
-        vf mv = lg[0];
-        for (int v = 1; v < NV; v++) mv = vmax(mv, lg[v]);
-        float mx = hmax(mv);
-        vf sv = SPLAT(0.0f);
-        for (int v = 0; v < NV; v++) lg[v] = vexp_nonpos(lg[v] - mx);
-        lg[NV - 1] = (vf)((vi)lg[NV - 1] & valid_last);
-        for (int v = 0; v < NV; v++) sv += lg[v];
-        /* d(loss)/d(logits) = scale * (softmax - onehot(y)) */
-        float c = scale / hsum(sv);
-        for (int v = 0; v < NV; v++) lg[v] *= c;
-        memcpy(ds, lg, sizeof ds);
-        /* minus scale in the label's lane, in memory (so that the compiler cannot fuse it with
-           the product above into one differently rounded operation), then blended back into
-           the registers (reloading whole vectors over the one-float store would stall) */
-        ds[ym[i]] -= scale;
-        vf dy = SPLAT(ds[ym[i]]);
-        for (int v = 0; v < NV; v++) lg[v] = vsel(lane == SPLATI((int)(ym[i] - (int64_t)v * L)), dy, lg[v]);
-        for (int t = 0; t < na; t++) {
-            int k = act[t];
-            float hk = hs[k];
-            vf *gk = gV + (size_t)k * NV;
-            for (int v = 0; v < NV; v++) gk[v] += hk * lg[v];
-        }
-        /* d(loss)/dh = d W_out.T, over all classes, in four independent partial sums */
-        for (int s = 0; s < 4; s++)
-            for (int u = 0; u < NH; u++) dh[s][u] = SPLAT(0.0f);
-        int j = 0;
-        for (; j + 4 <= p; j += 4)
-            for (int s = 0; s < 4; s++) {
-                const vf *vt = VT + (size_t)(j + s) * NH;
-                for (int u = 0; u < NH; u++) dh[s][u] += ds[j + s] * vt[u];
-            }
-        for (; j < p; j++) {
-            const vf *vt = VT + (size_t)j * NH;
-            for (int u = 0; u < NH; u++) dh[0][u] += ds[j] * vt[u];
-        }
-        /* through the ReLU, into both inputs' rows of W_in (twice when a == b) */
-        vf *ga = gWin + (size_t)am[i] * NH, *gb = gWin + (size_t)bm[i] * NH;
-        for (int u = 0; u < NH; u++) {
-            vf g = (dh[0][u] + dh[1][u]) + (dh[2][u] + dh[3][u]);
-            g = vsel(pre[u] > SPLAT(0.0f), g, SPLAT(0.0f));
-            ga[u] += g;
-            gb[u] += g;
-        }
-    }
-}
-
-/* Supported sizes: p <= 16 * NVMAX classes, H <= 16 * NHMAX hidden neurons. */
-#define NVMAX 8
-#define NHMAX 2
-
-/* One half of one model's rows, the sizes that select its compiled specialization, and
-   the half's own gradient accumulators (nzero vectors from gV on, zeroed before use). */
-typedef struct {
-    int nv, nh, N, p, H;
-    const vf *V, *VT, *Win;
-    vf *gV, *gWin;
+/* One half of one model's rows, the sizes that select the compiled specialization, and
+   the half's own gradient accumulators (nzero floats from gV on, zeroed before use). The
+   matrices are rows of whole vectors of the width ``run`` was compiled for. */
+typedef struct job job_t;
+struct job {
+    void (*run)(const job_t *);
+    int nv16, nh, N, p, H;
+    const float *V, *VT, *Win;
+    float *gV, *gWin;
     const int64_t *am, *bm, *ym;
     float scale;
     size_t nzero;
-} job_t;
+};
 
-#define CASE(NV_, NH_) case (NV_) * 16 + (NH_): \
-    rows(NV_, NH_, t->N, t->p, t->H, t->V, t->gV, t->VT, t->Win, t->gWin, t->am, t->bm, t->ym, t->scale, valid_last); break;
-#define CASES_NH(NV_) CASE(NV_, 1) CASE(NV_, 2)
+#define GROKKIT_CAT_(a, b) a##_##b
+#define GROKKIT_CAT(a, b) GROKKIT_CAT_(a, b)
 
-/* Compiled for AVX-512, AVX2 + FMA and baseline x86-64; the loader picks one per CPU. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-static void run_job(const job_t *t)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(GROKKIT_ONE_TARGET)
+#define GROKKIT_KW 16
+#define GROKKIT_TARGET __attribute__((target("arch=x86-64-v4")))
+#include "_fused.c"
+#undef GROKKIT_KW
+#undef GROKKIT_TARGET
+#define GROKKIT_KW 8
+#define GROKKIT_TARGET __attribute__((target("arch=x86-64-v3")))
+#include "_fused.c"
+#undef GROKKIT_KW
+#undef GROKKIT_TARGET
+#define GROKKIT_KW 4
+#define GROKKIT_TARGET
+#include "_fused.c"
+#undef GROKKIT_KW
+#undef GROKKIT_TARGET
+/* The widths this processor runs, widest first; 0 ends the list. */
+static int widths[4];
+static void find_widths(void)
 {
-    memset(t->gV, 0, t->nzero * sizeof(vf));
-    vi valid_last;
-    for (int l = 0; l < L; l++) valid_last[l] = ((t->nv - 1) * L + l < t->p) ? -1 : 0;
-    switch (t->nv * 16 + t->nh) {
-        CASES_NH(1) CASES_NH(2) CASES_NH(3) CASES_NH(4) CASES_NH(5) CASES_NH(6) CASES_NH(7) CASES_NH(8)
-    }
+    int n = 0;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) widths[n++] = 16;
+    if (__builtin_cpu_supports("x86-64-v3")) widths[n++] = 8;
+    widths[n++] = 4;
+    widths[n] = 0;
+}
+static void (*job_runner(int kw))(const job_t *)
+{
+    return kw == 16 ? run_job_16 : kw == 8 ? run_job_8 : run_job_4;
+}
+#else
+#if defined(__AVX512F__)
+#define GROKKIT_ONE_WIDTH 16
+#elif defined(__AVX2__) && defined(__FMA__)
+#define GROKKIT_ONE_WIDTH 8
+#else
+#define GROKKIT_ONE_WIDTH 4
+#endif
+#define GROKKIT_KW GROKKIT_ONE_WIDTH
+#define GROKKIT_TARGET
+#include "_fused.c"
+#undef GROKKIT_KW
+#undef GROKKIT_TARGET
+static int widths[2];
+static void find_widths(void) { widths[0] = GROKKIT_ONE_WIDTH; widths[1] = 0; }
+static void (*job_runner(int kw))(const job_t *)
+{
+    (void)kw;
+    return GROKKIT_CAT(run_job, GROKKIT_ONE_WIDTH);
+}
+#endif
+
+/* Vectors of hidden units per row at width kw (at width 4, whole groups of 16 lanes: fewer
+   specializations to compile for a width that only old processors use). */
+static int hidden_vectors(int kw, int H)
+{
+    return kw == 4 ? 4 * ((H + 15) / 16) : (H + kw - 1) / kw;
 }
 
 /* ---- A helper thread for the second half of the rows ----
@@ -294,7 +217,7 @@ static void *helper_main(void *arg)
         }
         seen = __atomic_load_n(&helper.posted, __ATOMIC_ACQUIRE);
         fp_control_set(helper.fpcw);   /* the caller's denormal handling: the caller's numbers */
-        run_job(helper.job);
+        helper.job->run(helper.job);
         __atomic_store_n(&helper.done, seen, __ATOMIC_RELEASE);
     }
     return NULL;
@@ -354,20 +277,22 @@ static void helper_wait(uint64_t ticket)
 }
 #endif
 
+/* The gradient of every model's collapsed matrices, with vectors of kw floats. */
 static int modadd_grad(int M, int N, int p, int H, const float *W, const int64_t *a, const int64_t *b,
-                       const int64_t *y, float scale, float *G, int use_helper)
+                       const int64_t *y, float scale, float *G, int use_helper, int kw)
 {
-    const int H2 = 2 * H, nv = (p + L - 1) / L, nh = (H + L - 1) / L;
-    if (nv > NVMAX || nh > NHMAX) return -2;
+    const int H2 = 2 * H, nv16 = (p + 15) / 16, nv = nv16 * (16 / kw), nh = hidden_vectors(kw, H);
+    if (nv16 > NV16MAX || H > HMAX) return -2;
     /* V: W_out by rows of H (k x classes), gV its gradient; VT: W_out.T (classes x k);
-       Win: W_in, gWin its gradient; one gV, gWin per half of the rows. All zero-padded to
-       whole vectors; each half's gV and gWin adjacent (zeroed together by run_job). */
-    size_t sv = (size_t)H * nv, sw = (size_t)p * nh, nvec = 3 * sv + 4 * sw;
-    void *raw = malloc(nvec * sizeof(vf) + 64);
+       Win: W_in, gWin its gradient; one gV, gWin per half of the rows. Rows of whole
+       vectors, zero-padded; each half's gV and gWin adjacent (zeroed together by run). */
+    size_t sv = (size_t)H * nv * kw, sw = (size_t)p * nh * kw, nfloat = 3 * sv + 4 * sw;
+    void *raw = malloc(nfloat * sizeof(float) + 64);
     if (!raw) return -1;
-    vf *base = (vf *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
-    vf *V = base, *VT = V + sv, *Win = VT + sw;
-    vf *gV0 = Win + sw, *gWin0 = gV0 + sv, *gV1 = gWin0 + sw, *gWin1 = gV1 + sv;
+    float *base = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    float *V = base, *VT = V + sv, *Win = VT + sw;
+    float *gV0 = Win + sw, *gWin0 = gV0 + sv, *gV1 = gWin0 + sw, *gWin1 = gV1 + sv;
+    const size_t rv = (size_t)nv * kw, rh = (size_t)nh * kw;   /* floats per row of V; of VT, Win */
     int helped = 0;
 #ifdef GROKKIT_THREADS
     if (use_helper) helped = helper_acquire();
@@ -375,42 +300,38 @@ static int modadd_grad(int M, int N, int p, int H, const float *W, const int64_t
     (void)use_helper;
 #endif
     const int half = (N + 1) / 2;
+    void (*run)(const job_t *) = job_runner(kw);
     for (int m = 0; m < M; m++) {
         const float *Wm = W + (size_t)m * p * H2;
         float *Gm = G + (size_t)m * p * H2;
-        memset(base, 0, (sv + 2 * sw) * sizeof(vf));
-        for (int j = 0; j < p; j++) {
-            float *vt = (float *)(VT + (size_t)j * nh), *wi = (float *)(Win + (size_t)j * nh);
+        memset(base, 0, (sv + 2 * sw) * sizeof(float));
+        for (int j = 0; j < p; j++)
             for (int k = 0; k < H; k++) {
                 float wo = Wm[(size_t)j * H2 + H + k];
-                vt[k] = wo;
-                ((float *)(V + (size_t)k * nv))[j] = wo;
-                wi[k] = Wm[(size_t)j * H2 + k];
+                VT[j * rh + k] = wo;
+                V[k * rv + j] = wo;
+                Win[j * rh + k] = Wm[(size_t)j * H2 + k];
             }
-        }
         const int64_t *am = a + (size_t)m * N, *bm = b + (size_t)m * N, *ym = y + (size_t)m * N;
-        job_t first = {nv, nh, half, p, H, V, VT, Win, gV0, gWin0, am, bm, ym, scale, sv + sw};
-        job_t second = {nv, nh, N - half, p, H, V, VT, Win, gV1, gWin1, am + half, bm + half, ym + half,
+        job_t first = {run, nv16, nh, half, p, H, V, VT, Win, gV0, gWin0, am, bm, ym, scale, sv + sw};
+        job_t second = {run, nv16, nh, N - half, p, H, V, VT, Win, gV1, gWin1, am + half, bm + half, ym + half,
                         scale, sv + sw};
 #ifdef GROKKIT_THREADS
         if (helped) {
             uint64_t ticket = helper_post(&second);
-            run_job(&first);
+            run(&first);
             helper_wait(ticket);
         } else
 #endif
         {
-            run_job(&first);
-            run_job(&second);
+            run(&first);
+            run(&second);
         }
-        for (int j = 0; j < p; j++) {
-            const float *g0 = (const float *)(gWin0 + (size_t)j * nh), *g1 = (const float *)(gWin1 + (size_t)j * nh);
+        for (int j = 0; j < p; j++)
             for (int k = 0; k < H; k++) {
-                Gm[(size_t)j * H2 + k] = g0[k] + g1[k];
-                Gm[(size_t)j * H2 + H + k] = ((const float *)(gV0 + (size_t)k * nv))[j] +
-                                             ((const float *)(gV1 + (size_t)k * nv))[j];
+                Gm[(size_t)j * H2 + k] = gWin0[j * rh + k] + gWin1[j * rh + k];
+                Gm[(size_t)j * H2 + H + k] = gV0[k * rv + j] + gV1[k * rv + j];
             }
-        }
     }
 #ifdef GROKKIT_THREADS
     if (helped) helper_release();
@@ -421,25 +342,34 @@ static int modadd_grad(int M, int N, int p, int H, const float *W, const int64_t
 
 static PyObject *py_modadd_grad(PyObject *self, PyObject *args)
 {
-    int M, N, p, H, use_helper = 0;
+    int M, N, p, H, use_helper = 0, kw = 0;
     unsigned long long W, a, b, y, G;
     float scale;
-    if (!PyArg_ParseTuple(args, "iiiiKKKKfK|p", &M, &N, &p, &H, &W, &a, &b, &y, &scale, &G, &use_helper))
+    if (!PyArg_ParseTuple(args, "iiiiKKKKfK|pi", &M, &N, &p, &H, &W, &a, &b, &y, &scale, &G, &use_helper, &kw))
         return NULL;
     if (M < 1 || N < 1 || p < 1 || H < 1) {
         PyErr_SetString(PyExc_ValueError, "modadd_grad: M, N, p and H must be positive");
+        return NULL;
+    }
+    int ok = 0;
+    for (int i = 0; widths[i]; i++) ok |= widths[i] == kw;
+    if (kw == 0) {
+        kw = widths[0];
+    } else if (!ok) {
+        PyErr_Format(PyExc_ValueError, "modadd_grad: width = %d is not one this processor runs; "
+                     "allowed: 0 (the widest) or one of WIDTHS", kw);
         return NULL;
     }
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = modadd_grad(M, N, p, H, (const float *)(uintptr_t)W, (const int64_t *)(uintptr_t)a,
                      (const int64_t *)(uintptr_t)b, (const int64_t *)(uintptr_t)y, scale, (float *)(uintptr_t)G,
-                     use_helper);
+                     use_helper, kw);
     Py_END_ALLOW_THREADS
     if (rc == -1) return PyErr_NoMemory();
     if (rc == -2) {
         PyErr_Format(PyExc_ValueError, "modadd_grad: p = %d, H = %d; supported: p <= %d, H <= %d",
-                     p, H, 16 * NVMAX, 16 * NHMAX);
+                     p, H, 16 * NV16MAX, HMAX);
         return NULL;
     }
     Py_RETURN_NONE;
@@ -447,12 +377,13 @@ static PyObject *py_modadd_grad(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"modadd_grad", py_modadd_grad, METH_VARARGS,
-     "modadd_grad(M, N, p, H, W, a, b, y, scale, G, helper=False): gradients of the collapsed matrices.\n\n"
+     "modadd_grad(M, N, p, H, W, a, b, y, scale, G, helper=False, width=0): gradients of the collapsed matrices.\n\n"
      "Pointers (data_ptr) to contiguous tensors: W float32 (M, p, 2H) = [W_in | W_out.T]; a, b, y "
      "int64 (M, N) with values in [0, p); G float32 (M, p, 2H), overwritten with the gradient of "
      "the loss (cross-entropy / (N p), summed over examples) with respect to W. The examples are "
      "summed as two halves (the first ceil(N/2), the rest), added at the end; helper true: the second "
-     "half runs at the same time on a helper thread (same numbers)."},
+     "half runs at the same time on a helper thread (same numbers). width: floats per vector, one of "
+     "WIDTHS (0: the widest); every width with FMA gives the same numbers."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fused",
@@ -460,12 +391,246 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fused",
 
 PyMODINIT_FUNC PyInit__fused(void)
 {
+    find_widths();
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
-    if (PyModule_AddIntConstant(m, "MAX_CLASSES", 16 * NVMAX) < 0 ||
-        PyModule_AddIntConstant(m, "MAX_HIDDEN", 16 * NHMAX) < 0) {
+    int n = 0;
+    while (widths[n]) n++;
+    PyObject *w = PyTuple_New(n);
+    for (int i = 0; w && i < n; i++) {
+        PyObject *x = PyLong_FromLong(widths[i]);
+        if (!x) {
+            Py_CLEAR(w);
+            break;
+        }
+        PyTuple_SET_ITEM(w, i, x);
+    }
+    if (w == NULL || PyModule_AddObject(m, "WIDTHS", w) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_CLASSES", 16 * NV16MAX) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_HIDDEN", HMAX) < 0) {
+        Py_XDECREF(w);
         Py_DECREF(m);
         return NULL;
     }
     return m;
 }
+
+#else  /* GROKKIT_KW: the kernel for vectors of KW floats (this file includes itself once per width) */
+
+#define KW GROKKIT_KW
+#define GW (16 / KW)                        /* vectors per group of 16 lanes */
+#define KN(name) GROKKIT_CAT(name, GROKKIT_KW)
+#define AI static inline __attribute__((always_inline)) GROKKIT_TARGET
+#define vf KN(vf)
+#define vi KN(vi)
+#define vsel KN(vsel)
+#define vmax KN(vmax)
+#define vexp_nonpos KN(vexp_nonpos)
+#define shift_down KN(shift_down)
+#define hmax16 KN(hmax16)
+#define hsum16 KN(hsum16)
+#define rows KN(rows)
+#define run_job KN(run_job)
+
+typedef float vf __attribute__((vector_size(4 * KW)));
+typedef int32_t vi __attribute__((vector_size(4 * KW)));
+
+#define SPLAT(x) ((vf){0} + (x))
+#define SPLATI(x) ((vi){0} + (x))
+AI vf vsel(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
+AI vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
+
+/* exp(x) for x <= 0: Cephes' expf (range reduction by ln 2, degree-6 polynomial, 2^n built
+   in the exponent bits), relative error about 1e-7; below -87 it returns exp(-87). */
+AI vf vexp_nonpos(vf x)
+{
+    x = vsel(x < SPLAT(-87.0f), SPLAT(-87.0f), x);
+    /* round to nearest integer: adding and subtracting 1.5 * 2^23 drops the fraction */
+    vf n = (x * SPLAT(1.44269504088896341f) + SPLAT(12582912.0f)) - SPLAT(12582912.0f);
+    vf r = x - n * SPLAT(0.693359375f);
+    r = r - n * SPLAT(-2.12194440e-4f);
+    vf q = SPLAT(1.9875691500E-4f);
+    q = q * r + SPLAT(1.3981999507E-3f);
+    q = q * r + SPLAT(8.3334519073E-3f);
+    q = q * r + SPLAT(4.1665795894E-2f);
+    q = q * r + SPLAT(1.6666665459E-1f);
+    q = q * r + SPLAT(5.0000001201E-1f);
+    q = q * r * r + r + SPLAT(1.0f);
+    vi e = (__builtin_convertvector(n, vi) + 127) << 23;
+    return q * (vf)e;
+}
+
+/* Lane l takes lane l + w, for w < KW (lanes past the end wrap round). */
+AI vf shift_down(vf v, int w)
+{
+#if KW == 16
+    switch (w) {
+    case 8: return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    case 4: return __builtin_shufflevector(v, v, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
+    case 2: return __builtin_shufflevector(v, v, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1);
+    default: return __builtin_shufflevector(v, v, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0);
+    }
+#elif KW == 8
+    switch (w) {
+    case 4: return __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3);
+    case 2: return __builtin_shufflevector(v, v, 2, 3, 4, 5, 6, 7, 0, 1);
+    default: return __builtin_shufflevector(v, v, 1, 2, 3, 4, 5, 6, 7, 0);
+    }
+#else
+    return w == 2 ? __builtin_shufflevector(v, v, 2, 3, 0, 1) : __builtin_shufflevector(v, v, 1, 2, 3, 0);
+#endif
+}
+
+/* Maximum and sum over a group of 16 lanes (GW vectors), in one fixed pairwise order at
+   every width: lane l with lane l + w, for w = 8, 4, 2, 1 (across vectors while w >= KW). */
+AI float hmax16(vf *m)
+{
+    for (int w = 8; w >= KW; w /= 2)
+        for (int g = 0; g < w / KW; g++) m[g] = vsel(m[g + w / KW] > m[g], m[g + w / KW], m[g]);
+    vf v = m[0];
+    for (int w = KW / 2; w > 0; w /= 2) {
+        vf hi = shift_down(v, w);
+        v = vsel(hi > v, hi, v);
+    }
+    return v[0];
+}
+
+AI float hsum16(vf *s)
+{
+    for (int w = 8; w >= KW; w /= 2)
+        for (int g = 0; g < w / KW; g++) s[g] = s[g] + s[g + w / KW];
+    vf v = s[0];
+    for (int w = KW / 2; w > 0; w /= 2) v = v + shift_down(v, w);
+    return v[0];
+}
+
+/* One model's training rows. NV (vectors of logits, whole groups of 16 lanes) and NH
+   (vectors of hidden units) are compile-time constants after inlining, so the per-row
+   arrays live in registers; a running sum kept in memory instead costs a store-to-load
+   round trip per term. valid: which lanes of the last group of 16 are classes (< p). */
+AI void rows(const int NV, const int NH, int N, int p, const vf *V, vf *gV, const vf *VT, const vf *Win,
+             vf *gWin, const int64_t *am, const int64_t *bm, const int64_t *ym, float scale, const vi *valid)
+{
+    vi lane, bitval;
+    for (int l = 0; l < KW; l++) {
+        lane[l] = l;
+        bitval[l] = 1 << l;
+    }
+    for (int i = 0; i < N; i++) {
+        vf pre[NH], h[NH], lg[NV], dh[4][NH], mv[GW], sv[GW];
+        float hs[NH * KW], ds[NV * KW];
+        const vf *wa = Win + (size_t)am[i] * NH, *wb = Win + (size_t)bm[i] * NH;
+        for (int u = 0; u < NH; u++) {
+            pre[u] = wa[u] + wb[u];
+            h[u] = vsel(pre[u] < SPLAT(0.0f), SPLAT(0.0f), pre[u]);   /* ReLU; NaN stays NaN */
+        }
+        memcpy(hs, h, sizeof hs);
+        /* the active neurons (h != 0), one bit each: only they contribute to the logits and to gV */
+        uint32_t on = 0;
+        for (int u = 0; u < NH; u++) {
+            vi bit = (vi)(h[u] != SPLAT(0.0f)) & bitval;
+            for (int w = KW / 2; w > 0; w /= 2) bit |= (vi)shift_down((vf)bit, w);
+            on |= (uint32_t)bit[0] << (KW * u);
+        }
+        int act[NH * KW], na = 0;
+        for (int v = 0; v < NV; v++) lg[v] = SPLAT(0.0f);
+        for (uint32_t rest = on; rest; rest &= rest - 1) {
+            int k = __builtin_ctz(rest);
+            act[na++] = k;
+            float hk = hs[k];
+            const vf *Vk = V + (size_t)k * NV;
+            for (int v = 0; v < NV; v++) lg[v] += hk * Vk[v];
+        }
+        /* softmax: padding lanes past p get -1e30 for the max and 0 after the exp; lane l of
+           every group of 16 is summed (and maximized) into lane l of mv, sv first */
+        for (int g = 0; g < GW; g++) lg[NV - GW + g] = vsel(valid[g], lg[NV - GW + g], SPLAT(-1e30f));
+        for (int g = 0; g < GW; g++) mv[g] = lg[g];
+        for (int v = GW; v < NV; v++) mv[v % GW] = vmax(mv[v % GW], lg[v]);
+        float mx = hmax16(mv);
+        for (int v = 0; v < NV; v++) lg[v] = vexp_nonpos(lg[v] - mx);
+        for (int g = 0; g < GW; g++) lg[NV - GW + g] = (vf)((vi)lg[NV - GW + g] & valid[g]);
+        for (int g = 0; g < GW; g++) sv[g] = SPLAT(0.0f);
+        for (int v = 0; v < NV; v++) sv[v % GW] += lg[v];
+        /* d(loss)/d(logits) = scale * (softmax - onehot(y)) */
+        float c = scale / hsum16(sv);
+        for (int v = 0; v < NV; v++) lg[v] *= c;
+        memcpy(ds, lg, sizeof ds);
+        /* minus scale in the label's lane, in memory (so that the compiler cannot fuse it with
+           the product above into one differently rounded operation), then blended back into
+           the registers (reloading whole vectors over the one-float store would stall) */
+        ds[ym[i]] -= scale;
+        vf dy = SPLAT(ds[ym[i]]);
+        for (int v = 0; v < NV; v++) lg[v] = vsel(lane == SPLATI((int)(ym[i] - (int64_t)v * KW)), dy, lg[v]);
+        for (int t = 0; t < na; t++) {
+            int k = act[t];
+            float hk = hs[k];
+            vf *gk = gV + (size_t)k * NV;
+            for (int v = 0; v < NV; v++) gk[v] += hk * lg[v];
+        }
+        /* d(loss)/dh = d W_out.T, over all classes, in four independent partial sums */
+        for (int s = 0; s < 4; s++)
+            for (int u = 0; u < NH; u++) dh[s][u] = SPLAT(0.0f);
+        int j = 0;
+        for (; j + 4 <= p; j += 4)
+            for (int s = 0; s < 4; s++) {
+                const vf *vt = VT + (size_t)(j + s) * NH;
+                for (int u = 0; u < NH; u++) dh[s][u] += ds[j + s] * vt[u];
+            }
+        for (; j < p; j++) {
+            const vf *vt = VT + (size_t)j * NH;
+            for (int u = 0; u < NH; u++) dh[0][u] += ds[j] * vt[u];
+        }
+        /* through the ReLU, into both inputs' rows of W_in (twice when a == b) */
+        vf *ga = gWin + (size_t)am[i] * NH, *gb = gWin + (size_t)bm[i] * NH;
+        for (int u = 0; u < NH; u++) {
+            vf g = (dh[0][u] + dh[1][u]) + (dh[2][u] + dh[3][u]);
+            g = vsel(pre[u] > SPLAT(0.0f), g, SPLAT(0.0f));
+            ga[u] += g;
+            gb[u] += g;
+        }
+    }
+}
+
+#define CASE(NV16_, NH_) case (NV16_) * 16 + (NH_): \
+    rows((NV16_) * GW, NH_, t->N, t->p, (const vf *)t->V, (vf *)t->gV, (const vf *)t->VT, \
+         (const vf *)t->Win, (vf *)t->gWin, t->am, t->bm, t->ym, t->scale, valid); break;
+#if KW == 16
+#define CASES_NH(NV16_) CASE(NV16_, 1) CASE(NV16_, 2)
+#elif KW == 8
+#define CASES_NH(NV16_) CASE(NV16_, 1) CASE(NV16_, 2) CASE(NV16_, 3) CASE(NV16_, 4)
+#else
+#define CASES_NH(NV16_) CASE(NV16_, 4) CASE(NV16_, 8)
+#endif
+
+static GROKKIT_TARGET void run_job(const job_t *t)
+{
+    memset(t->gV, 0, t->nzero * sizeof(float));
+    vi valid[GW];
+    const int nv = t->nv16 * GW;
+    for (int g = 0; g < GW; g++)
+        for (int l = 0; l < KW; l++) valid[g][l] = ((nv - GW + g) * KW + l < t->p) ? -1 : 0;
+    switch (t->nv16 * 16 + t->nh) {
+        CASES_NH(1) CASES_NH(2) CASES_NH(3) CASES_NH(4) CASES_NH(5) CASES_NH(6) CASES_NH(7) CASES_NH(8)
+    }
+}
+
+#undef CASE
+#undef CASES_NH
+#undef SPLAT
+#undef SPLATI
+#undef KW
+#undef GW
+#undef KN
+#undef AI
+#undef vf
+#undef vi
+#undef vsel
+#undef vmax
+#undef vexp_nonpos
+#undef shift_down
+#undef hmax16
+#undef hsum16
+#undef rows
+#undef run_job
+
+#endif  /* GROKKIT_KW */

@@ -1,7 +1,14 @@
 """The fused C kernel (grokkit._fused): built, same gradients as the torch path, used exactly where it applies."""
 
 import importlib
+import importlib.machinery
+import importlib.util
+import platform
+import shutil
+import subprocess
+import sysconfig
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,3 +179,95 @@ def test_a_single_run_uses_the_helper_thread_when_it_has_two_threads(monkeypatch
             assert torch.get_num_threads() == n          # the caller's thread count is restored
     finally:
         torch.set_num_threads(threads)
+
+
+def _grad(kernel, W, a, b, y, *extra):
+    M, N = a.shape
+    p, H = W.shape[1], W.shape[2] // 2
+    G = torch.full_like(W, float("nan"))
+    kernel.modadd_grad(M, N, p, H, W.data_ptr(), a.data_ptr(), b.data_ptr(), y.data_ptr(), 1.0 / (N * p),
+                       G.data_ptr(), *extra)
+    return G
+
+
+def _random_problem(M, N, p, H, seed):
+    gen = torch.Generator().manual_seed(seed)
+    W = torch.randn(M, p, 2 * H, generator=gen)           # mixed signs: about half the neurons inactive
+    a, b, y = (torch.randint(0, p, (M, N), generator=gen) for _ in range(3))
+    return W, a, b, y
+
+
+@pytest.mark.parametrize("M, N, p, H", [(1, 911, 67, 24), (3, 7, 23, 8), (2, 3, 3, 2), (1, 2, 128, 32),
+                                        (2, 64, 16, 16), (1, 50, 113, 17), (1, 40, 33, 9)])
+def test_every_vector_width_with_fma_gives_the_same_gradients_bit_for_bit(M, N, p, H):
+    """The kernel at each width this processor runs: with FMA (widths 16 and 8 on x86-64), the same bits.
+
+    Width 4 on x86-64 is the SSE2 build without FMA: it rounds each product separately, so
+    there it only has to agree to float32 precision.
+    """
+    kernel = engine._fused
+    assert kernel.WIDTHS and kernel.WIDTHS[0] == max(kernel.WIDTHS)
+    W, a, b, y = _random_problem(M, N, p, H, seed=M * 1000 + N + p)
+    widest = _grad(kernel, W, a, b, y, False, 0)
+    assert torch.isfinite(widest).all() and widest.abs().sum() > 0
+    assert torch.equal(widest, _grad(kernel, W, a, b, y, False, kernel.WIDTHS[0]))
+    for width in kernel.WIDTHS:
+        for helper in (False, True):
+            G = _grad(kernel, W, a, b, y, helper, width)
+            if width >= 8:
+                assert torch.equal(G, widest), f"width {width}, helper {helper}"
+            else:
+                torch.testing.assert_close(G, widest, rtol=1e-4, atol=1e-9)
+
+
+def test_training_at_every_vector_width_gives_the_same_run(monkeypatch):
+    """200 steps of PAIR_MODADD with the kernel forced to each width with FMA: identical weights and metrics."""
+    real = engine._fused
+    cfg = replace(grokkit.PAIR_MODADD, steps=200, log_every=50, save_every=100)
+    runs = {}
+    for width in [w for w in real.WIDTHS if w >= 8] or [real.WIDTHS[0]]:
+        class AtWidth:
+            MAX_CLASSES, MAX_HIDDEN, WIDTHS = real.MAX_CLASSES, real.MAX_HIDDEN, real.WIDTHS
+
+            @staticmethod
+            def modadd_grad(*args, w=width):
+                return real.modadd_grad(*args, w)
+
+        monkeypatch.setattr(engine, "_fused", AtWidth)
+        runs[width] = grokkit.train(cfg, progress=False)
+    first, *others = runs.values()
+    for run in others:
+        assert all(np.array_equal(first.metrics[k], run.metrics[k]) for k in first.metrics)
+        assert np.array_equal(first.W_in, run.W_in) and np.array_equal(first.W_out, run.W_out)
+
+
+def test_the_kernel_rejects_a_vector_width_this_processor_does_not_run():
+    W, a, b, y = _random_problem(1, 4, 5, 3, seed=0)
+    with pytest.raises(ValueError, match=r"width = 5 is not one this processor runs"):
+        _grad(engine._fused, W, a, b, y, False, 5)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64") or shutil.which("gcc") is None,
+                    reason="builds the kernel for x86-64 with gcc")
+def test_the_four_float_kernel_with_fma_matches_the_wide_ones_bit_for_bit(tmp_path):
+    """Vectors of 4 floats with FMA, as on arm64 (NEON): built here with -mfma, the same gradients.
+
+    The sums across lanes are always taken as over 16 lanes in one fixed order, so the
+    width only changes how many floats one instruction handles, not the numbers.
+    """
+    kernel = engine._fused
+    if max(kernel.WIDTHS) < 8:
+        pytest.skip("this processor has no FMA width to compare with")
+    src = Path(engine.__file__).with_name("_fused.c")
+    (tmp_path / "_fused.c").write_bytes(src.read_bytes())
+    so = tmp_path / ("_fused" + sysconfig.get_config_var("EXT_SUFFIX"))
+    subprocess.run(["gcc", "-O3", "-fno-math-errno", "-Wno-psabi", "-pthread", "-shared", "-fPIC",
+                    "-DGROKKIT_ONE_TARGET", "-mfma", f"-I{sysconfig.get_paths()['include']}",
+                    str(tmp_path / "_fused.c"), "-o", str(so)], check=True, timeout=300)
+    loader = importlib.machinery.ExtensionFileLoader("_fused", str(so))
+    four = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_fused", so, loader=loader))
+    loader.exec_module(four)
+    assert four.WIDTHS == (4,)
+    for M, N, p, H in [(1, 911, 67, 24), (2, 64, 16, 16), (1, 2, 128, 32), (1, 50, 113, 17), (3, 7, 23, 8)]:
+        W, a, b, y = _random_problem(M, N, p, H, seed=N + p)
+        assert torch.equal(_grad(four, W, a, b, y), _grad(kernel, W, a, b, y)), (M, N, p, H)
