@@ -16,7 +16,7 @@
  * uses it whenever it is built and the model fits (p <= MAX_CLASSES, H <= MAX_HIDDEN).
  *
  * The kernel is written once for vectors of KW floats and compiled for the widths the
- * processor has: on x86-64 with GCC, 16 (AVX-512), 8 (AVX2 + FMA) and 4 (SSE2), chosen
+ * processor has: on x86-64 (GCC, clang), 16 (AVX-512), 8 (AVX2 + FMA) and 4 (SSE2), chosen
  * when the module loads; elsewhere (or with -DGROKKIT_ONE_TARGET) one width, from the
  * compiler's target: 16 with AVX-512, 8 with AVX2 and FMA, else 4 (NEON on arm64). (Vectors wider
  * than the processor's are split by the compiler, badly: 16-float vectors on an AVX2
@@ -64,14 +64,15 @@ struct job {
 #define GROKKIT_CAT_(a, b) a##_##b
 #define GROKKIT_CAT(a, b) GROKKIT_CAT_(a, b)
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(GROKKIT_ONE_TARGET)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(GROKKIT_ONE_TARGET)
+/* The features are named one by one (not arch=x86-64-v4) for GCC before 11. */
 #define GROKKIT_KW 16
-#define GROKKIT_TARGET __attribute__((target("arch=x86-64-v4")))
+#define GROKKIT_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 #include "_fused.c"
 #undef GROKKIT_KW
 #undef GROKKIT_TARGET
 #define GROKKIT_KW 8
-#define GROKKIT_TARGET __attribute__((target("arch=x86-64-v3")))
+#define GROKKIT_TARGET __attribute__((target("avx2,fma")))
 #include "_fused.c"
 #undef GROKKIT_KW
 #undef GROKKIT_TARGET
@@ -86,8 +87,11 @@ static void find_widths(void)
 {
     int n = 0;
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) widths[n++] = 16;
-    if (__builtin_cpu_supports("x86-64-v3")) widths[n++] = 8;
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        widths[n++] = 16;
+    if (avx2) widths[n++] = 8;
     widths[n++] = 4;
     widths[n] = 0;
 }
@@ -460,24 +464,30 @@ AI vf vexp_nonpos(vf x)
     return q * (vf)e;
 }
 
-/* Lane l takes lane l + w, for w < KW (lanes past the end wrap round). */
+/* Lane l takes lane l + w, for w < KW (lanes past the end wrap round). GCC before 12 has
+   no __builtin_shufflevector, clang no __builtin_shuffle. */
+#if defined(__clang__)
+#define SHUFFLE(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
+#else
+#define SHUFFLE(v, ...) __builtin_shuffle(v, (vi){__VA_ARGS__})
+#endif
 AI vf shift_down(vf v, int w)
 {
 #if KW == 16
     switch (w) {
-    case 8: return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-    case 4: return __builtin_shufflevector(v, v, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
-    case 2: return __builtin_shufflevector(v, v, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1);
-    default: return __builtin_shufflevector(v, v, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0);
+    case 8: return SHUFFLE(v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    case 4: return SHUFFLE(v, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
+    case 2: return SHUFFLE(v, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1);
+    default: return SHUFFLE(v, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0);
     }
 #elif KW == 8
     switch (w) {
-    case 4: return __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3);
-    case 2: return __builtin_shufflevector(v, v, 2, 3, 4, 5, 6, 7, 0, 1);
-    default: return __builtin_shufflevector(v, v, 1, 2, 3, 4, 5, 6, 7, 0);
+    case 4: return SHUFFLE(v, 4, 5, 6, 7, 0, 1, 2, 3);
+    case 2: return SHUFFLE(v, 2, 3, 4, 5, 6, 7, 0, 1);
+    default: return SHUFFLE(v, 1, 2, 3, 4, 5, 6, 7, 0);
     }
 #else
-    return w == 2 ? __builtin_shufflevector(v, v, 2, 3, 0, 1) : __builtin_shufflevector(v, v, 1, 2, 3, 0);
+    return w == 2 ? SHUFFLE(v, 2, 3, 0, 1) : SHUFFLE(v, 1, 2, 3, 0);
 #endif
 }
 
@@ -618,6 +628,7 @@ static GROKKIT_TARGET void run_job(const job_t *t)
 #undef CASES_NH
 #undef SPLAT
 #undef SPLATI
+#undef SHUFFLE
 #undef KW
 #undef GW
 #undef KN

@@ -247,27 +247,67 @@ def test_the_kernel_rejects_a_vector_width_this_processor_does_not_run():
         _grad(engine._fused, W, a, b, y, False, 5)
 
 
-@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64") or shutil.which("gcc") is None,
-                    reason="builds the kernel for x86-64 with gcc")
-def test_the_four_float_kernel_with_fma_matches_the_wide_ones_bit_for_bit(tmp_path):
-    """Vectors of 4 floats with FMA, as on arm64 (NEON): built here with -mfma, the same gradients.
+def _build(tmp_path, compiler, flags):
+    """The installed grokkit/_fused.c built by ``compiler`` with ``flags``, imported as a module of its own."""
+    src = Path(engine.__file__).with_name("_fused.c")
+    (tmp_path / "_fused.c").write_bytes(src.read_bytes())        # this name: the kernel includes itself by it
+    so = tmp_path / ("_fused" + sysconfig.get_config_var("EXT_SUFFIX"))
+    subprocess.run([compiler, "-O3", "-fno-math-errno", "-Wno-psabi", "-pthread", "-shared", "-fPIC", *flags,
+                    f"-I{sysconfig.get_paths()['include']}", str(tmp_path / "_fused.c"), "-o", str(so)],
+                   check=True, timeout=600)
+    loader = importlib.machinery.ExtensionFileLoader("_fused", str(so))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_fused", so, loader=loader))
+    loader.exec_module(module)
+    return module
 
-    The sums across lanes are always taken as over 16 lanes in one fixed order, so the
-    width only changes how many floats one instruction handles, not the numbers.
+
+KERNEL_SHAPES = [(1, 911, 67, 24), (2, 64, 16, 16), (1, 2, 128, 32), (1, 50, 113, 17), (3, 7, 23, 8)]
+
+
+# gcc-11: Ubuntu 22.04's compiler, which Binder's images use; clang: macOS's. CI installs both.
+@pytest.mark.parametrize("compiler, flags", [
+    ("gcc-11", []),
+    ("clang", []),
+    ("gcc", ["-DGROKKIT_ONE_TARGET", "-mfma"]),
+    ("gcc-11", ["-DGROKKIT_ONE_TARGET", "-mfma"]),
+    ("clang", ["-DGROKKIT_ONE_TARGET", "-mfma"]),
+], ids=["gcc-11", "clang", "gcc-four-floats-fma", "gcc-11-four-floats-fma", "clang-four-floats-fma"])
+def test_other_compilers_and_the_four_float_fma_version_give_the_same_gradients(tmp_path, compiler, flags):
+    """The kernel built by another compiler, or as vectors of 4 floats with FMA (what arm64 runs): the same bits.
+
+    Each build's widths with FMA are compared with the installed kernel's widest on five
+    shapes. The sums across lanes are always taken as over 16 lanes in one fixed order, so
+    neither the width nor the compiler changes the numbers (GCC before 12 lacks
+    __builtin_shufflevector: the kernel did not build at all there until it used
+    __builtin_shuffle).
     """
+    if platform.machine() not in ("x86_64", "AMD64") or shutil.which(compiler) is None:
+        pytest.skip(f"needs {compiler} on x86-64")
     kernel = engine._fused
     if max(kernel.WIDTHS) < 8:
         pytest.skip("this processor has no FMA width to compare with")
-    src = Path(engine.__file__).with_name("_fused.c")
-    (tmp_path / "_fused.c").write_bytes(src.read_bytes())
-    so = tmp_path / ("_fused" + sysconfig.get_config_var("EXT_SUFFIX"))
-    subprocess.run(["gcc", "-O3", "-fno-math-errno", "-Wno-psabi", "-pthread", "-shared", "-fPIC",
-                    "-DGROKKIT_ONE_TARGET", "-mfma", f"-I{sysconfig.get_paths()['include']}",
-                    str(tmp_path / "_fused.c"), "-o", str(so)], check=True, timeout=300)
-    loader = importlib.machinery.ExtensionFileLoader("_fused", str(so))
-    four = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_fused", so, loader=loader))
-    loader.exec_module(four)
-    assert four.WIDTHS == (4,)
-    for M, N, p, H in [(1, 911, 67, 24), (2, 64, 16, 16), (1, 2, 128, 32), (1, 50, 113, 17), (3, 7, 23, 8)]:
+    other = _build(tmp_path, compiler, flags)
+    widths = [w for w in other.WIDTHS if w >= 8 or "-mfma" in flags]
+    assert widths and ("-mfma" not in flags or other.WIDTHS == (4,))
+    for M, N, p, H in KERNEL_SHAPES:
         W, a, b, y = _random_problem(M, N, p, H, seed=N + p)
-        assert torch.equal(_grad(four, W, a, b, y), _grad(kernel, W, a, b, y)), (M, N, p, H)
+        expected = _grad(kernel, W, a, b, y)
+        for width in widths:
+            assert torch.equal(_grad(other, W, a, b, y, False, width), expected), (M, N, p, H, width)
+
+
+def test_training_without_the_built_kernel_says_so_once(monkeypatch):
+    """A kernel that failed to build is named in one warning; GROKKIT_FUSED=0 (on purpose) warns nothing."""
+    import warnings
+
+    monkeypatch.setattr(engine, "_fused", None)
+    monkeypatch.setattr(engine, "_WARNED_NO_KERNEL", False)
+    cfg = replace(SMALL, steps=5)
+    with pytest.warns(UserWarning, match=r"C kernel \(grokkit/_fused.c\) is not built"):
+        grokkit.train(cfg, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grokkit.train(cfg, progress=False)                      # once per process
+        monkeypatch.setattr(engine, "_WARNED_NO_KERNEL", False)
+        monkeypatch.setattr(engine, "USE_FUSED", False)
+        grokkit.train(cfg, progress=False)                      # switched off on purpose
