@@ -18,13 +18,15 @@
  * The kernel is written once for vectors of KW floats and compiled for the widths the
  * processor has: on x86-64 (GCC, clang), 16 (AVX-512), 8 (AVX2 + FMA) and 4 (SSE2), chosen
  * when the module loads; elsewhere (or with -DGROKKIT_ONE_TARGET) one width, from the
- * compiler's target: 16 with AVX-512, 8 with AVX2 and FMA, else 4 (NEON on arm64). (Vectors wider
- * than the processor's are split by the compiler, badly: 16-float vectors on an AVX2
- * processor ran 20x slower than 8-float ones.) Every width adds the same numbers in the
- * same order: per-lane arithmetic does not depend on the width, and the two sums across
- * lanes (the softmax's maximum and total) are always taken as over 16 lanes, in the same
- * pairwise order. So AVX-512 and AVX2 processors give the same results bit for bit (tested);
- * without FMA (SSE2 only), products and sums are rounded separately and the numbers differ.
+ * compiler's target: 16 with AVX-512, 8 with AVX2 and FMA, else 4 (NEON on arm64).
+ * (Vectors wider than the processor's are split by the compiler, badly: 16-float vectors
+ * on an AVX2 processor ran 20x slower than 8-float ones.) Every width adds the same numbers
+ * in the same order: per-lane arithmetic does not depend on the width, and the two sums
+ * across lanes (the softmax's maximum and total) are always taken as over 16 lanes, in the
+ * same pairwise order. So AVX-512 and AVX2 processors, and arm64 (4 floats, FMA), give the same
+ * results bit for bit, built by gcc 11, gcc 12 or clang (tests/test_fused.py; arm64 under
+ * qemu); without FMA (SSE2 only), products and sums are rounded separately and the numbers
+ * differ.
  *
  * The per-width part is the end of this file, which includes itself once per width.
  */
@@ -121,11 +123,11 @@ static void (*job_runner(int kw))(const job_t *)
 }
 #endif
 
-/* Vectors of hidden units per row at width kw (at width 4, whole groups of 16 lanes: fewer
-   specializations to compile for a width that only old processors use). */
+/* Vectors of hidden units per row at width kw (at width 4, whole pairs of vectors: half as
+   many specializations to compile). */
 static int hidden_vectors(int kw, int H)
 {
-    return kw == 4 ? 4 * ((H + 15) / 16) : (H + kw - 1) / kw;
+    return kw == 4 ? 2 * ((H + 7) / 8) : (H + kw - 1) / kw;
 }
 
 /* ---- A helper thread for the second half of the rows ----
@@ -609,7 +611,7 @@ AI void rows(const int NV, const int NH, int N, int p, const vf *V, vf *gV, cons
 #elif KW == 8
 #define CASES_NH(NV16_) CASE(NV16_, 1) CASE(NV16_, 2) CASE(NV16_, 3) CASE(NV16_, 4)
 #else
-#define CASES_NH(NV16_) CASE(NV16_, 4) CASE(NV16_, 8)
+#define CASES_NH(NV16_) CASE(NV16_, 2) CASE(NV16_, 4) CASE(NV16_, 6) CASE(NV16_, 8)
 #endif
 
 static GROKKIT_TARGET void run_job(const job_t *t)

@@ -311,3 +311,56 @@ def test_training_without_the_built_kernel_says_so_once(monkeypatch):
         monkeypatch.setattr(engine, "_WARNED_NO_KERNEL", False)
         monkeypatch.setattr(engine, "USE_FUSED", False)
         grokkit.train(cfg, progress=False)                      # switched off on purpose
+
+
+ARM64_BUILDS = {
+    "gcc": ["aarch64-linux-gnu-gcc", "-static"],
+    "clang": ["clang", "--target=aarch64-linux-gnu", "--sysroot=/usr/aarch64-linux-gnu", "--gcc-toolchain=/usr",
+              "-fuse-ld=/usr/bin/aarch64-linux-gnu-ld", "-static"],
+}
+
+
+@pytest.mark.parametrize("compiler", list(ARM64_BUILDS))
+def test_the_kernel_built_for_arm64_gives_the_same_gradients_bit_for_bit(tmp_path, compiler):
+    """What an arm64 machine (Apple silicon, Graviton) computes, run under qemu: the same bits as here.
+
+    tests/fused_harness.c drives the kernel without Python; it is cross-compiled for arm64
+    (NEON, 4 floats per vector, FMA) by gcc (Linux) or clang (macOS's compiler) and run
+    by qemu-aarch64, whose floating point is exact IEEE arithmetic. CI installs the cross
+    compiler and qemu (Debian's gcc-aarch64-linux-gnu and qemu-user).
+    """
+    command = ARM64_BUILDS[compiler]
+    if shutil.which(command[0]) is None or shutil.which("aarch64-linux-gnu-gcc") is None \
+            or shutil.which("qemu-aarch64") is None:
+        pytest.skip("needs the arm64 cross compiler (gcc-aarch64-linux-gnu), qemu-aarch64 and " + command[0])
+    kernel = engine._fused
+    if max(kernel.WIDTHS) < 8:
+        pytest.skip("this processor has no FMA width to compare with")
+    (tmp_path / "_fused.c").write_bytes(Path(engine.__file__).with_name("_fused.c").read_bytes())
+    (tmp_path / "harness.c").write_bytes(Path(__file__).with_name("fused_harness.c").read_bytes())
+    exe = tmp_path / "harness"
+    subprocess.run([*command, "-O3", "-fno-math-errno", "-Wno-psabi", "-pthread", f"-I{sysconfig.get_paths()['include']}",
+                    "-Wl,--unresolved-symbols=ignore-all", str(tmp_path / "harness.c"), "-o", str(exe)],
+                   check=True, timeout=600)
+    b = engine._Batch([grokkit.PAIR_MODADD], "cpu")
+    trained = grokkit.train(replace(grokkit.PAIR_MODADD, steps=300, save_every=300), progress=False)
+    problems = [(torch.from_numpy(np.concatenate([trained.W_in[-1], trained.W_out[-1].T], 1)[None]).float(),
+                 b.loc_a, b.loc_b, b.loc_y)]
+    problems += [_random_problem(M, N, p, H, seed=N + p) for M, N, p, H in KERNEL_SHAPES]
+    for W, a, bb, y in problems:
+        M, p, H2 = W.shape
+        N = a.shape[1]
+        scale = np.float32(1.0 / (N * p))
+        (tmp_path / "in.bin").write_bytes(np.array([M, N, p, H2 // 2], np.int32).tobytes() + scale.tobytes()
+                                          + W.contiguous().numpy().tobytes()
+                                          + b"".join(t.contiguous().numpy().astype(np.int64).tobytes() for t in (a, bb, y)))
+        out = subprocess.run(["qemu-aarch64", str(exe), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")],
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0 and out.stdout.split() == ["4"], out
+        arm64 = torch.from_numpy(np.fromfile(tmp_path / "out.bin", np.float32).reshape(W.shape))
+        here = torch.full_like(W, float("nan"))
+        W, a, bb, y = (t.contiguous() for t in (W, a, bb, y))
+        kernel.modadd_grad(M, N, p, H2 // 2, W.data_ptr(), a.data_ptr(), bb.data_ptr(), y.data_ptr(), float(scale),
+                           here.data_ptr())
+        assert torch.isfinite(here).all()
+        assert torch.equal(arm64, here), (M, N, p, H2 // 2)
