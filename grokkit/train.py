@@ -65,20 +65,22 @@ def fused_kernel_in_use() -> bool:
 _WARNED_NO_KERNEL = False
 
 
-def _warn_if_kernel_missing(configs: Sequence[Config]) -> None:
-    """Once per process: say that modular addition trains without the C kernel because it was not built.
+def _warn_if_kernel_missing(configs: Sequence[Config], device: str) -> None:
+    """Once per process: say that modular addition trains on the CPU without the C kernel because it was not built.
 
     The install skips the kernel quietly where it does not compile; the learner should
     know why training is slower and why a borderline seed may grok elsewhere than the
     notebooks say. Switching it off on purpose (GROKKIT_FUSED=0) is not warned about.
     """
     global _WARNED_NO_KERNEL
-    if _fused is None and USE_FUSED and not _WARNED_NO_KERNEL and any(c.task == "modadd" for c in configs):
+    if (_fused is None and USE_FUSED and not _WARNED_NO_KERNEL and torch.device(device).type == "cpu"
+            and any(c.task == "modadd" for c in configs)):
         _WARNED_NO_KERNEL = True
         warnings.warn("grokkit's C kernel (grokkit/_fused.c) is not built, so modular addition trains with "
                       "the pure-PyTorch path: slower, and rounded differently, so a borderline seed may grok "
                       "at another step than the notebooks say. Reinstall with a C compiler (gcc or clang): "
                       "pip install -e .", stacklevel=3)
+
 
 METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l1_norm", "l2_norm")
 
@@ -354,7 +356,7 @@ def train_many(configs: Sequence[Config], progress: bool | None = None, device: 
             raise ValueError(f"configs[{i}].loss = {c.loss!r} is not allowed for parity: use 'cross_entropy'")
     if not configs:
         return []
-    _warn_if_kernel_missing(configs)
+    _warn_if_kernel_missing(configs, device)
     threads = _limit_threads()
     streams = threads if torch.device(device).type == "cpu" else 1
     batches, workers = _plan_batches(configs, streams)

@@ -7,6 +7,7 @@ import platform
 import shutil
 import subprocess
 import sysconfig
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -264,7 +265,7 @@ def _build(tmp_path, compiler, flags):
 KERNEL_SHAPES = [(1, 911, 67, 24), (2, 64, 16, 16), (1, 2, 128, 32), (1, 50, 113, 17), (3, 7, 23, 8)]
 
 
-# gcc-11: Ubuntu 22.04's compiler, which Binder's images use; clang: macOS's. CI installs both.
+# gcc-11: Ubuntu 22.04's compiler (Binder's images have been built on it); clang: macOS's. CI installs both.
 @pytest.mark.parametrize("compiler, flags", [
     ("gcc-11", []),
     ("clang", []),
@@ -298,19 +299,18 @@ def test_other_compilers_and_the_four_float_fma_version_give_the_same_gradients(
 
 def test_training_without_the_built_kernel_says_so_once(monkeypatch):
     """A kernel that failed to build is named in one warning; GROKKIT_FUSED=0 (on purpose) warns nothing."""
-    import warnings
-
     monkeypatch.setattr(engine, "_fused", None)
     monkeypatch.setattr(engine, "_WARNED_NO_KERNEL", False)
     cfg = replace(SMALL, steps=5)
     with pytest.warns(UserWarning, match=r"C kernel \(grokkit/_fused.c\) is not built"):
         grokkit.train(cfg, progress=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         grokkit.train(cfg, progress=False)                      # once per process
         monkeypatch.setattr(engine, "_WARNED_NO_KERNEL", False)
         monkeypatch.setattr(engine, "USE_FUSED", False)
         grokkit.train(cfg, progress=False)                      # switched off on purpose
+    assert not [w for w in caught if "C kernel" in str(w.message)]
 
 
 ARM64_BUILDS = {
