@@ -8,7 +8,10 @@ attribute removed and -march set to that level), which is the code a processor o
 level runs, and timed the same way. Kernels before the eighth session used 16-float
 vectors everywhere; on an AVX2 processor the compiler split them, badly.
 
-Usage: python benchmarks/kernel_widths.py [--rev REV] [--steps 3000] [--calls 1000]
+With --train-steps N, PAIR_MODADD is also trained N steps with each of them (one torch
+thread, so no helper thread) and the whole step timed.
+
+Usage: python benchmarks/kernel_widths.py [--rev REV] [--steps 3000] [--calls 1000] [--train-steps 0]
 """
 
 from __future__ import annotations
@@ -56,11 +59,36 @@ def us_per_call(call, calls: int) -> float:
     return (time.perf_counter() - t) / calls * 1e6
 
 
+class _AsInstalled:
+    """A kernel variant called the way grokkit.train calls the installed kernel (helper argument dropped)."""
+
+    def __init__(self, grad):
+        self.grad = grad
+        self.MAX_CLASSES, self.MAX_HIDDEN = ENGINE._fused.MAX_CLASSES, ENGINE._fused.MAX_HIDDEN
+
+    def modadd_grad(self, *args):
+        return self.grad(*args[:10])
+
+
+def seconds_per_step(grad, steps: int) -> float:
+    """Seconds per step of PAIR_MODADD trained by grokkit.train on one thread with kernel ``grad``."""
+    installed = ENGINE._fused
+    ENGINE._fused = _AsInstalled(grad)
+    try:
+        t = time.perf_counter()
+        grokkit.train(replace(grokkit.PAIR_MODADD, steps=steps, save_every=steps), progress=False)
+        return (time.perf_counter() - t) / steps
+    finally:
+        ENGINE._fused = installed
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rev", default=None, help="also time this git revision's kernel per x86-64 level")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--calls", type=int, default=1000)
+    ap.add_argument("--train-steps", type=int, default=0,
+                    help="also train PAIR_MODADD this many steps with each kernel (one thread) and time a step")
     args = ap.parse_args()
     if not ENGINE.fused_kernel_in_use():
         sys.exit("the installed grokkit has no C kernel (or GROKKIT_FUSED=0): nothing to time")
@@ -73,21 +101,25 @@ def main() -> None:
     base = (1, b.N, b.p, b.H, W.data_ptr(), b.loc_a.data_ptr(), b.loc_b.data_ptr(), b.loc_y.data_ptr(),
             b.loss_scale, G.data_ptr())
     kernel = ENGINE._fused
-    calls = {f"installed, width {w}": (lambda w=w: kernel.modadd_grad(*base, False, w)) for w in kernel.WIDTHS}
+    grads = {f"installed, width {w}": (lambda *a, w=w: kernel.modadd_grad(*a, False, w)) for w in kernel.WIDTHS}
     with tempfile.TemporaryDirectory() as tmp:
         if args.rev:
             flags = cpu_flags()
             for level, needs in LEVELS.items():
                 if all(f in flags for f in needs):
-                    module = build_for_level(args.rev, level, Path(tmp))
-                    calls[f"{args.rev} built for {level}"] = lambda m=module: m.modadd_grad(*base)
-        times: dict[str, list[float]] = {k: [] for k in calls}
+                    grads[f"{args.rev} built for {level}"] = build_for_level(args.rev, level, Path(tmp)).modadd_grad
+        times: dict[str, list[float]] = {k: [] for k in grads}
         for _ in range(3):                      # interleaved: a slow moment of the host hits all alike
-            for name, call in calls.items():
-                times[name].append(us_per_call(call, args.calls))
-    print(f"PAIR_MODADD after {args.steps} steps, one kernel call (one thread, no helper), us; best of 3:")
-    for name, t in times.items():
-        print(f"  {name:32s} {min(t):8.0f}   ({', '.join(f'{x:.0f}' for x in t)})")
+            for name, grad in grads.items():
+                times[name].append(us_per_call(lambda: grad(*base), args.calls))
+        print(f"PAIR_MODADD after {args.steps} steps, one kernel call (one thread, no helper), us; best of 3:")
+        for name, t in times.items():
+            print(f"  {name:32s} {min(t):8.0f}   ({', '.join(f'{x:.0f}' for x in t)})")
+        if args.train_steps:
+            print(f"PAIR_MODADD trained {args.train_steps} steps on one thread, whole step:")
+            for name, grad in grads.items():
+                step = seconds_per_step(grad, args.train_steps)
+                print(f"  {name:32s} {step * 1e6:8.0f} us   (50,000 steps: {step * 50_000:.0f} s)")
 
 
 if __name__ == "__main__":
