@@ -59,21 +59,23 @@ def kernel_source(rev: str) -> str:
 
 def build_kernel(rev: str, folder: Path):
     """grokkit/_fused.c at ``rev``, compiled and imported as a module of its own."""
-    return _OneThread(compile_kernel(kernel_source(rev), folder))
+    module = compile_kernel(kernel_source(rev), folder)
+    return OneThread(module.modadd_grad, module)
 
 
-class _OneThread:
-    """A built kernel, called as grokkit.train calls the installed one, always without the helper thread.
+class OneThread:
+    """A kernel function, called as grokkit.train calls the installed kernel, always without the helper thread.
 
     Kernels before the seventh session take no 11th (helper) argument; the comparison runs
     on one torch thread, where train passes False, so dropping it changes nothing.
+    ``limits``: the module whose MAX_CLASSES and MAX_HIDDEN train checks.
     """
 
-    def __init__(self, module):
-        self.module, self.MAX_CLASSES, self.MAX_HIDDEN = module, module.MAX_CLASSES, module.MAX_HIDDEN
+    def __init__(self, grad, limits):
+        self.grad, self.MAX_CLASSES, self.MAX_HIDDEN = grad, limits.MAX_CLASSES, limits.MAX_HIDDEN
 
     def modadd_grad(self, *args):
-        return self.module.modadd_grad(*args[:10])
+        return self.grad(*args[:10])
 
 
 def cases(steps: int) -> dict[str, list[grokkit.ModAddConfig]]:

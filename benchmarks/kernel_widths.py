@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 import grokkit
-from kernel_versions import compile_kernel, kernel_source   # beside this script
+from kernel_versions import OneThread, compile_kernel, kernel_source   # beside this script
 
 ENGINE = sys.modules["grokkit.train"]
 LEVELS = {"x86-64-v4": ("avx512f", "avx512bw", "avx512vl", "avx512dq"), "x86-64-v3": ("avx2", "fma"), "x86-64": ()}
@@ -59,21 +59,10 @@ def us_per_call(call, calls: int) -> float:
     return (time.perf_counter() - t) / calls * 1e6
 
 
-class _AsInstalled:
-    """A kernel variant called the way grokkit.train calls the installed kernel (helper argument dropped)."""
-
-    def __init__(self, grad):
-        self.grad = grad
-        self.MAX_CLASSES, self.MAX_HIDDEN = ENGINE._fused.MAX_CLASSES, ENGINE._fused.MAX_HIDDEN
-
-    def modadd_grad(self, *args):
-        return self.grad(*args[:10])
-
-
 def seconds_per_step(grad, steps: int) -> float:
     """Seconds per step of PAIR_MODADD trained by grokkit.train on one thread with kernel ``grad``."""
     installed = ENGINE._fused
-    ENGINE._fused = _AsInstalled(grad)
+    ENGINE._fused = OneThread(grad, installed)
     try:
         t = time.perf_counter()
         grokkit.train(replace(grokkit.PAIR_MODADD, steps=steps, save_every=steps), progress=False)

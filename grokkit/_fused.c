@@ -55,7 +55,7 @@
 typedef struct job job_t;
 struct job {
     void (*run)(const job_t *);
-    int nv16, nh, N, p, H;
+    int nv16, nh, N, p;
     const float *V, *VT, *Win;
     float *gV, *gWin;
     const int64_t *am, *bm, *ym;
@@ -319,8 +319,8 @@ static int modadd_grad(int M, int N, int p, int H, const float *W, const int64_t
                 Win[j * rh + k] = Wm[(size_t)j * H2 + k];
             }
         const int64_t *am = a + (size_t)m * N, *bm = b + (size_t)m * N, *ym = y + (size_t)m * N;
-        job_t first = {run, nv16, nh, half, p, H, V, VT, Win, gV0, gWin0, am, bm, ym, scale, sv + sw};
-        job_t second = {run, nv16, nh, N - half, p, H, V, VT, Win, gV1, gWin1, am + half, bm + half, ym + half,
+        job_t first = {run, nv16, nh, half, p, V, VT, Win, gV0, gWin0, am, bm, ym, scale, sv + sw};
+        job_t second = {run, nv16, nh, N - half, p, V, VT, Win, gV1, gWin1, am + half, bm + half, ym + half,
                         scale, sv + sw};
 #ifdef GROKKIT_THREADS
         if (helped) {

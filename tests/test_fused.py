@@ -34,6 +34,22 @@ def _batch(cfgs, fused, monkeypatch):
     return engine._Batch(cfgs, "cpu")
 
 
+def _grad(kernel, W, a, b, y, *extra):
+    M, N = a.shape
+    p, H = W.shape[1], W.shape[2] // 2
+    G = torch.full_like(W, float("nan"))
+    kernel.modadd_grad(M, N, p, H, W.data_ptr(), a.data_ptr(), b.data_ptr(), y.data_ptr(), 1.0 / (N * p),
+                       G.data_ptr(), *extra)
+    return G
+
+
+def _random_problem(M, N, p, H, seed):
+    gen = torch.Generator().manual_seed(seed)
+    W = torch.randn(M, p, 2 * H, generator=gen)           # mixed signs: about half the neurons inactive
+    a, b, y = (torch.randint(0, p, (M, N), generator=gen) for _ in range(3))
+    return W, a, b, y
+
+
 @pytest.mark.parametrize("cfg", [
     grokkit.PAIR_MODADD,
     replace(SMALL, p=16, hidden_size=16),          # whole vectors, no padding lanes
@@ -130,10 +146,7 @@ def test_the_helper_thread_gives_the_same_gradients_bit_for_bit(M, N, p, H):
     gen = torch.Generator().manual_seed(M * 1000 + N)
     W = torch.randn(M, p, 2 * H, generator=gen).abs()     # positive: every neuron active, no zero rows
     a, b, y = (torch.randint(0, p, (M, N), generator=gen) for _ in range(3))
-    G_one, G_two = torch.full_like(W, float("nan")), torch.full_like(W, float("nan"))
-    for G, helper in ((G_one, False), (G_two, True)):
-        engine._fused.modadd_grad(M, N, p, H, W.data_ptr(), a.data_ptr(), b.data_ptr(), y.data_ptr(),
-                                  1.0 / (N * p), G.data_ptr(), helper)
+    G_one, G_two = (_grad(engine._fused, W, a, b, y, helper) for helper in (False, True))
     assert torch.isfinite(G_one).all() and G_one.abs().sum() > 0
     assert torch.equal(G_one, G_two)
 
@@ -180,22 +193,6 @@ def test_a_single_run_uses_the_helper_thread_when_it_has_two_threads(monkeypatch
             assert torch.get_num_threads() == n          # the caller's thread count is restored
     finally:
         torch.set_num_threads(threads)
-
-
-def _grad(kernel, W, a, b, y, *extra):
-    M, N = a.shape
-    p, H = W.shape[1], W.shape[2] // 2
-    G = torch.full_like(W, float("nan"))
-    kernel.modadd_grad(M, N, p, H, W.data_ptr(), a.data_ptr(), b.data_ptr(), y.data_ptr(), 1.0 / (N * p),
-                       G.data_ptr(), *extra)
-    return G
-
-
-def _random_problem(M, N, p, H, seed):
-    gen = torch.Generator().manual_seed(seed)
-    W = torch.randn(M, p, 2 * H, generator=gen)           # mixed signs: about half the neurons inactive
-    a, b, y = (torch.randint(0, p, (M, N), generator=gen) for _ in range(3))
-    return W, a, b, y
 
 
 @pytest.mark.parametrize("M, N, p, H", [(1, 911, 67, 24), (3, 7, 23, 8), (2, 3, 3, 2), (1, 2, 128, 32),
@@ -358,9 +355,6 @@ def test_the_kernel_built_for_arm64_gives_the_same_gradients_bit_for_bit(tmp_pat
                              capture_output=True, text=True, timeout=600)
         assert out.returncode == 0 and out.stdout.split() == ["4"], out
         arm64 = torch.from_numpy(np.fromfile(tmp_path / "out.bin", np.float32).reshape(W.shape))
-        here = torch.full_like(W, float("nan"))
-        W, a, bb, y = (t.contiguous() for t in (W, a, bb, y))
-        kernel.modadd_grad(M, N, p, H2 // 2, W.data_ptr(), a.data_ptr(), bb.data_ptr(), y.data_ptr(), float(scale),
-                           here.data_ptr())
+        here = _grad(kernel, W, a, bb, y)
         assert torch.isfinite(here).all()
         assert torch.equal(arm64, here), (M, N, p, H2 // 2)
