@@ -542,9 +542,15 @@ class _Batch:
         self.exp_avg = {k: torch.zeros_like(v) for k, v in self.params.items()}
         self.exp_avg_sq = {k: torch.zeros_like(v) for k, v in self.params.items()}
         self.gf_ema = {k: torch.zeros_like(v) for k, v in self.params.items()} if self.use_grokfast else None
-        # One step counter per (model, tensor): the fused kernel reads each, and
-        # _foreach_add_ must not increment a shared counter twice.
-        self.state_steps = [[torch.zeros((), dtype=torch.float32, device=dev) for _ in self.names] for _ in range(M)]
+        # One step counter per (model, tensor), as the fused AdamW reads them: 0-dim views
+        # of one tensor, so that one add_ counts a step for all of them (a _foreach_add_
+        # over separate counters took longer than the AdamW of a PAIR_MODADD model).
+        self.step_count = torch.zeros(M, len(self.names), dtype=torch.float32, device=dev)
+        self.state_steps = [[self.step_count[m, j] for j in range(len(self.names))] for m in range(M)]
+        # Modular addition writes its gradients into these every step: nothing to allocate,
+        # and the per-model views the fused AdamW reads are made once (_make_opt_groups).
+        self.grad_buffers = ({k: torch.empty_like(v) for k, v in self.params.items()}
+                             if self.task == "modadd" else None)
         self.active = [True] * M
         self._make_opt_groups()
 
@@ -561,7 +567,10 @@ class _Batch:
             for st in (self.exp_avg, self.exp_avg_sq):
                 lists.append([st[k][m] for m in ms for k in self.names])
             steps = [self.state_steps[m][j] for m in ms for j in range(len(self.names))]
-            self.opt_groups.append((ms, lists, steps, dict(lr=lr, beta1=b1, beta2=b2, eps=eps, weight_decay=wd)))
+            grad_views = (None if self.grad_buffers is None
+                          else [self.grad_buffers[k][m] for m in ms for k in self.names])
+            self.opt_groups.append((ms, lists, steps, grad_views,
+                                    dict(lr=lr, beta1=b1, beta2=b2, eps=eps, weight_decay=wd)))
 
     def raw_params(self) -> dict[str, torch.Tensor]:
         """Parameters under the names of :func:`models.init_params` (M leading)."""
@@ -673,20 +682,20 @@ class _Batch:
         return torch.bmm(self._act(pre.view(self.M, -1, self.H)), W_outT.transpose(1, 2))
 
     def _param_grads(self, G: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Gradients of the trained parameters from G = [dW_in | dW_out.T], (M, p, 2H)."""
+        """Gradients of the trained parameters from G = [dW_in | dW_out.T], (M, p, 2H), in grad_buffers."""
         P, H = self.params["P"], self.H
-        grads = {}
+        grads = self.grad_buffers
         if self.embedding == "untied":
             E, U = self.params["embed"], self.params["unembed"]
             g_Win, g_WoutT = G[..., :H], G[..., H:]
-            grads["embed"] = torch.bmm(g_Win, P[..., :H].transpose(1, 2))
-            grads["unembed"] = torch.bmm(g_WoutT, P[..., H:].transpose(1, 2))
-            grads["P"] = torch.cat([torch.bmm(E.transpose(1, 2), g_Win), torch.bmm(U.transpose(1, 2), g_WoutT)], 2)
+            torch.bmm(g_Win, P[..., :H].transpose(1, 2), out=grads["embed"])
+            torch.bmm(g_WoutT, P[..., H:].transpose(1, 2), out=grads["unembed"])
+            torch.cat([torch.bmm(E.transpose(1, 2), g_Win), torch.bmm(U.transpose(1, 2), g_WoutT)], 2, out=grads["P"])
             return grads
         E = self.fixed_E if self.embedding == "circular" else self.params["embed"]
         if self.embedding == "tied":
-            grads["embed"] = torch.bmm(G, P.transpose(1, 2))
-        grads["P"] = torch.bmm(E.transpose(1, 2), G)
+            torch.bmm(G, P.transpose(1, 2), out=grads["embed"])
+        torch.bmm(E.transpose(1, 2), G, out=grads["P"])
         return grads
 
     def _step_modadd_fused(self, want_metrics: bool) -> tuple[dict[str, torch.Tensor], dict]:
@@ -755,9 +764,9 @@ class _Batch:
                 ema = self.gf_ema[k]
                 ema.mul_(self.gf_alpha.view(shape)).add_(g * (1 - self.gf_alpha.view(shape)))
                 g.add_(ema * self.gf_lambda.view(shape))
-        for ms, (ps, m1, m2), steps, hp in self.opt_groups:
-            gs = [grads[k][m] for m in ms for k in self.names]
-            torch._foreach_add_(steps, 1.0)
+        self.step_count.add_(1.0)       # a stopped model's counters run on; nothing reads them
+        for ms, (ps, m1, m2), steps, grad_views, hp in self.opt_groups:
+            gs = grad_views if grads is self.grad_buffers else [grads[k][m] for m in ms for k in self.names]
             torch._fused_adamw_(ps, gs, m1, m2, [], steps, amsgrad=False, maximize=False, **hp)
 
     def kill(self, m: int) -> None:
