@@ -50,6 +50,7 @@
 #define HMAX 32
 /* Rows per block of W_out's gradient (one bit each in a uint32_t). */
 #define BLOCK 32
+_Static_assert(BLOCK <= 32, "a block's rows are bits of a uint32_t");
 
 /* One half of one model's rows, the sizes that select the compiled specialization, and
    the half's own gradient accumulators (nzero floats from gV on, zeroed before use). The
@@ -445,7 +446,6 @@ typedef float vf __attribute__((vector_size(4 * KW)));
 typedef int32_t vi __attribute__((vector_size(4 * KW)));
 
 #define SPLAT(x) ((vf){0} + (x))
-#define SPLATI(x) ((vi){0} + (x))
 AI vf vsel(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
 AI vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
 
@@ -651,7 +651,6 @@ static GROKKIT_TARGET void run_job(const job_t *t)
 #undef CASE
 #undef CASES_NH
 #undef SPLAT
-#undef SPLATI
 #undef SHUFFLE
 #undef KW
 #undef GW
