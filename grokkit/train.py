@@ -546,11 +546,9 @@ class _Batch:
         # of one tensor, so that one add_ counts a step for all of them (a _foreach_add_
         # over separate counters took longer than the AdamW of a PAIR_MODADD model).
         self.step_count = torch.zeros(M, len(self.names), dtype=torch.float32, device=dev)
-        self.state_steps = [[self.step_count[m, j] for j in range(len(self.names))] for m in range(M)]
-        # Modular addition writes its gradients into these every step: nothing to allocate,
-        # and the per-model views the fused AdamW reads are made once (_make_opt_groups).
-        self.grad_buffers = ({k: torch.empty_like(v) for k, v in self.params.items()}
-                             if self.task == "modadd" else None)
+        # The step writes its gradients into these: nothing to allocate, and the per-model
+        # views the fused AdamW reads are made once (_make_opt_groups).
+        self.grad_buffers = {k: torch.empty_like(v) for k, v in self.params.items()}
         self.active = [True] * M
         self._make_opt_groups()
 
@@ -566,9 +564,8 @@ class _Batch:
             lists = [[self.params[k][m] for m in ms for k in self.names]]
             for st in (self.exp_avg, self.exp_avg_sq):
                 lists.append([st[k][m] for m in ms for k in self.names])
-            steps = [self.state_steps[m][j] for m in ms for j in range(len(self.names))]
-            grad_views = (None if self.grad_buffers is None
-                          else [self.grad_buffers[k][m] for m in ms for k in self.names])
+            steps = [self.step_count[m, j] for m in ms for j in range(len(self.names))]
+            grad_views = [self.grad_buffers[k][m] for m in ms for k in self.names]
             self.opt_groups.append((ms, lists, steps, grad_views,
                                     dict(lr=lr, beta1=b1, beta2=b2, eps=eps, weight_decay=wd)))
 
@@ -733,13 +730,14 @@ class _Batch:
             tz = torch.bmm(self._act(torch.bmm(self.te_x, W)), o)
             out["test_loss"], out["test_acc"] = self._metrics_parity(tz, self.te_y)
         dz = torch.sigmoid(z).sub_(self.tr_y).mul_(self.loss_scale)
-        g_out = torch.bmm(dz.transpose(1, 2), h).transpose(1, 2).contiguous()   # (M, H, 1)
+        g_out = self.grad_buffers["out"]                     # (M, H, 1), laid out as (M, 1, H)
+        torch.bmm(dz.transpose(1, 2), h, out=g_out.view(self.M, 1, -1))
         d_h = dz * o_row
         if mask is not None:
             d_h = d_h * mask
         d_pre = torch.ops.aten.threshold_backward(d_h, h, 0) if relu else self._act_backward(d_h, pre)
-        g_hidden = torch.bmm(self.tr_x.transpose(1, 2), d_pre)
-        return {"hidden": g_hidden, "out": g_out}, out
+        g_hidden = torch.bmm(self.tr_x.transpose(1, 2), d_pre, out=self.grad_buffers["hidden"])
+        return self.grad_buffers, out
 
     def _metrics_parity(self, z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none").mean((1, 2))
@@ -753,7 +751,10 @@ class _Batch:
         return l1, l2
 
     def update(self, grads: dict[str, torch.Tensor]) -> None:
-        """Regularizer terms that act through the gradient (L1, Grokfast), then fused AdamW."""
+        """Regularizer terms that act through the gradient (L1, Grokfast), then fused AdamW.
+
+        ``grads``: what the step returned, i.e. ``grad_buffers``, whose views AdamW reads.
+        """
         if self.use_l1:
             wd = torch.where(self.l1, self.weight_decay, torch.zeros_like(self.weight_decay))
             for k, g in grads.items():
@@ -766,8 +767,7 @@ class _Batch:
                 g.add_(ema * self.gf_lambda.view(shape))
         self.step_count.add_(1.0)       # a stopped model's counters run on; nothing reads them
         for ms, (ps, m1, m2), steps, grad_views, hp in self.opt_groups:
-            gs = grad_views if grads is self.grad_buffers else [grads[k][m] for m in ms for k in self.names]
-            torch._fused_adamw_(ps, gs, m1, m2, [], steps, amsgrad=False, maximize=False, **hp)
+            torch._fused_adamw_(ps, grad_views, m1, m2, [], steps, amsgrad=False, maximize=False, **hp)
 
     def kill(self, m: int) -> None:
         """Stop a diverged model: zero its parameters and drop it from the optimizer."""
