@@ -80,7 +80,7 @@ def _train(args: argparse.Namespace) -> int:
     folder = args.out.resolve().parent
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise _sweep.SweepError(f"--out {args.out}: the folder {folder} does not exist or is not writable")
-    from .train import train
+    from .training import train
     run = train(config, progress=not args.quiet)
     path = run.save(args.out)
     print(f"{path}: {args.name} (seed {config.seed}), {config.steps:,} steps in {run.seconds:.0f} s, "

@@ -65,7 +65,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from . import analysis, construction as _construction, fourier
 from .models import circular_embedding
-from .train import Run
+from .run import Run
 
 # ---------------------------------------------------------------- style
 

@@ -48,14 +48,15 @@ import numpy as np
 
 from . import analysis, fourier
 from .configs import Config, ModAddConfig, ParityConfig, config_from_dict, config_to_dict
-from .train import METRICS, Run, _atomic_write, schedule, train_many
+from .run import METRICS, Run, atomic_write as _atomic_write, schedule
+from .training import train_many
 
 FORMAT = "grokkit.Sweep/1"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 def _engine_id() -> str:
-    """Which engine computed a run: grokkit and torch versions and a hash of train.py as imported."""
+    """Which engine computed a run: grokkit and torch versions and a hash of the training module as imported."""
     import torch
 
     from . import __version__
@@ -66,12 +67,10 @@ def _engine_id() -> str:
             return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         except OSError:
             return "unknown"
-    kernel = (f"fused kernel _fused.c {digest(Path(engine.__file__).with_name('_fused.c'))}"
-              if engine.fused_kernel_in_use() else "no fused kernel")
-    return f"grokkit {__version__}, torch {torch.__version__}, train.py {digest(Path(engine.__file__))}, {kernel}"
+    return f"grokkit {__version__}, torch {torch.__version__}, {Path(engine.__file__).name} {digest(Path(engine.__file__))}"
 
 
-# Read once, when the engine is imported (a later edit of train.py does not change this process).
+# Read once, when the engine is imported (a later edit of the engine does not change this process).
 ENGINE = _engine_id()
 
 # Fields that may not be axes: the seed has its own count, and every run of a grid must log

@@ -20,7 +20,8 @@ import torch
 
 from .configs import _check_common_training_fields, _check_positive_ints, _fail
 from .tasks import modadd_split
-from .train import _limit_threads, schedule
+from .run import schedule
+from .training import _limit_threads
 
 TRANSFORMER_METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm")
 

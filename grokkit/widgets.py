@@ -35,7 +35,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import analysis, plots
-from .train import Run
+from .run import Run
 
 STATIC_ENV = "GROKKIT_STATIC"
 WIDGET_DPI = 80

@@ -22,7 +22,7 @@ from grokkit.course.nb01 import (
     reference_frequency_share,
 )
 from grokkit.models import count_parameters
-from grokkit.train import Run
+from grokkit.run import Run
 
 # --------------------------------------------------------------------------- fake runs
 

@@ -20,7 +20,7 @@ from grokkit.course.nb02 import (
     reference_pruned_step,
 )
 from grokkit.tasks import parity_data
-from grokkit.train import Run
+from grokkit.run import Run
 
 
 def fake_run(train_acc=(0.5, 1, 1, 1), test_acc=(0.5, 0.6, 0.995, 1), weight_decay=1e-6, W_in=None):

@@ -21,7 +21,7 @@ from grokkit.course.nb03 import (
     grok_counts,
     reference_grok_steps,
 )
-from grokkit.train import Run
+from grokkit.run import Run
 
 # --------------------------------------------------------------------------- fake runs
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import grokkit
-from grokkit.train import Run, schedule, train_reference
+from grokkit.run import Run, schedule
+from grokkit.training import train_reference
 
 SMALL = replace(grokkit.PAIR_MODADD, p=23, embed_size=32, hidden_size=8, steps=60, log_every=10,
                 save_every=20, dtype="float64")

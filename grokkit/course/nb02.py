@@ -15,7 +15,7 @@ import numpy as np
 
 from grokkit.analysis import first_crossing
 from grokkit.course.core import CheckFailed, check_function, passed
-from grokkit.train import article_loss
+from grokkit.run import article_loss
 
 __all__ = [
     "OUTCOMES",
