@@ -346,17 +346,6 @@ def test_parity_figures_refuse_a_modadd_run(mod):
 AXES = ([0.01, 0.03, 0.1, 0.3, 1.0], [16, 32, 64, 128, 258], [750, 1000, 1250, 1500, 1750])
 
 
-def test_classify_grid_agrees_with_analysis():
-    rng = np.random.default_rng(0)
-    tr, te, ra = 10 ** rng.uniform(-9, 0, (3, 200))
-    ra = ra * 1e8
-    for min_loss, max_ratio in [(1e-5, 5e4), (1e-3, 10.0), (1e-8, 1e8)]:
-        got = plots.classify_grid(tr, te, ra, min_loss, max_ratio)
-        want = [analysis.classify_stats(analysis.LossStats(*v), min_loss, max_ratio) for v in zip(tr, te, ra)]
-        assert list(got) == want
-    assert set(plots.classify_grid(tr, te, ra)) == set(analysis.CLASSES)
-
-
 def test_sweep_grid_panels_dots_and_legend():
     rng = np.random.default_rng(1)
     classes = rng.choice(analysis.CLASSES, size=(5, 5, 5, 9))
@@ -562,11 +551,6 @@ def test_sweep_grid_shows_runs_not_done_as_empty_circles():
     face = dots.get_facecolors()
     assert (face[:4, 3] == 0).all() and (face[4:, 3] == 1).all()
     assert fig.legends[0].get_texts()[3].get_text().endswith(f": {5 * 5 * 5 * 9 - 4}")
-
-
-def test_classify_grid_marks_diverged_and_missing_runs():
-    tr, te, ra = np.array([1e-7, 1e-7, np.nan]), np.array([1e-7, 1e-7, np.nan]), np.array([1e6, 1e6, np.nan])
-    assert list(plots.classify_grid(tr, te, ra, diverged=[False, True, False])) == ["grok", "fail", ""]
 
 
 def _pixels(png: bytes) -> np.ndarray:

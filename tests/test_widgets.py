@@ -110,12 +110,12 @@ def test_sweep_explorer_thresholds_recolour_the_grid():
     sw = _sweep()
     w = widgets.sweep_explorer(**sw)
     assert len(w.images) == 2
-    want = plots.classify_grid(sw["min_train_loss"], sw["min_test_loss"], sw["max_ratio"])
+    want = analysis.classify_arrays(sw["min_train_loss"], sw["min_test_loss"], sw["max_ratio"])
     np.testing.assert_array_equal(w.classes(), want)
     grid = bytes(w.images[0].value)
     w.min_loss.value = 1e-8
     assert bytes(w.images[0].value) != grid
-    np.testing.assert_array_equal(w.classes(), plots.classify_grid(
+    np.testing.assert_array_equal(w.classes(), analysis.classify_arrays(
         sw["min_train_loss"], sw["min_test_loss"], sw["max_ratio"], min_loss=1e-8))
     assert (w.classes() != want).any()
     w.min_loss.value = 1.0
