@@ -413,6 +413,29 @@ def test_loss_grid_and_seed_grid_small_multiples(mod):
     assert sum(ax.get_visible() for ax in fig.axes) == 12 and "of 60" in fig.get_suptitle()
 
 
+def test_seed_grid_titles_do_not_overlap_when_runs_list_many_frequencies(mod):
+    p = mod.config.p
+    x = np.arange(p)[:, None]
+    ks = np.repeat(np.arange(1, p // 2 + 1), 2)               # every frequency 1..11, two neurons each
+    W_in = 20 * np.cos(2 * np.pi * ks[None, :] * x / p + np.arange(len(ks)))
+    many = replace(mod, W_in=np.broadcast_to(W_in, (len(mod.snapshot_steps), *W_in.shape)))
+    want = plots.freqs_title(W_in)
+    assert want == "Freqs: " + ", ".join(str(k) for k in range(1, p // 2 + 1))
+    fig = plots.seed_grid([many, mod, many, many, many, mod], ncols=3)
+    fig.canvas.draw()
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert axes[0].get_title().replace("\n", " ") == want           # every frequency is still named
+    titles = [ax.title.get_window_extent() for ax in axes]
+    others = [ax.get_window_extent() for ax in axes] + [leg.get_window_extent() for leg in fig.legends]
+    for i, box in enumerate(titles):
+        assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
+        for j, other in enumerate(titles):
+            assert j == i or not box.overlaps(other), f"the titles of panels {i} and {j} overlap"
+        for k, other in enumerate(others):
+            what = f"panel {k}" if k < len(axes) else "the legend"
+            assert k == i or not box.overlaps(other), f"panel {i}'s title overlaps {what}"
+
+
 def test_class_bars_stack_counts():
     fig = plots.class_bars({"tied": np.array(["grok"] * 5 + ["fail"] * 2), "untied": np.array(["memorize"] * 4)})
     ax = fig.axes[0]

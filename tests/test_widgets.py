@@ -227,5 +227,5 @@ def test_plots_seed_grid_reads_seed_sweep_results(tmp_path):
     fig = plots.seed_grid(res, ncols=3)
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 3
-    assert [ax.get_title() for ax in axes] == [plots.freqs_title(res.W_in[r]) for r in range(3)]
+    assert [ax.get_title().replace("\n", " ") for ax in axes] == [plots.freqs_title(res.W_in[r]) for r in range(3)]
     np.testing.assert_allclose(axes[0].get_lines()[0].get_ydata(), np.clip(res.article_losses()[0][0], 1e-8, 1))

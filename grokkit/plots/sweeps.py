@@ -11,8 +11,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.textpath import TextToPath
 from matplotlib.ticker import MaxNLocator
 
 from .. import analysis, fourier
@@ -141,6 +143,32 @@ def freqs_title(W_in: np.ndarray, min_strength: float = fourier.SEED_SWEEP_MIN_S
     return "Freqs: " + (", ".join(str(k) for k in ks) if ks else "none")
 
 
+_PANEL_WIDTH = 1.6        # inches per small multiple of loss_grid
+_PANEL_HEIGHT = 1.35
+_TITLE_SIZE = 8
+# A title may use this many points of its panel's width, leaving a gap to its neighbours' titles.
+_TITLE_WIDTH_PT = 0.85 * 72 * _PANEL_WIDTH
+
+
+def _wrap_title(title: str, width_pt: float = _TITLE_WIDTH_PT, fontsize: float = _TITLE_SIZE) -> str:
+    """The title broken at spaces into lines at most width_pt points wide in the given font size.
+
+    Widths are measured in the figure font, so a seed's long list of frequencies wraps
+    instead of running into the next panel's title; a single word wider than that stays whole.
+    """
+    prop, measure = FontProperties(size=fontsize), TextToPath()
+    lines: list[str] = []
+    for given in title.split("\n"):
+        lines.append("")
+        for word in given.split(" "):
+            joined = f"{lines[-1]} {word}" if lines[-1] else word
+            if lines[-1] and measure.get_text_width_height_descent(joined, prop, ismath=False)[0] > width_pt:
+                lines.append(word)
+            else:
+                lines[-1] = joined
+    return "\n".join(lines)
+
+
 def loss_grid(steps: np.ndarray, train_loss: np.ndarray, test_loss: np.ndarray,
               titles: Sequence[str] | None = None, *, ncols: int = 6, max_panels: int = 48,
               ylim: tuple[float, float] = (1e-8, 1.0), fig: Figure | None = None) -> Figure:
@@ -148,6 +176,7 @@ def loss_grid(steps: np.ndarray, train_loss: np.ndarray, test_loss: np.ndarray,
 
     steps: (n_steps,) or (n_runs, n_steps); train_loss, test_loss: (n_runs, n_steps) on the
     article's scale. At most max_panels runs are drawn (a figure of hundreds of axes is slow).
+    Long titles wrap onto more lines (see :func:`_wrap_title`) and the rows grow to fit them.
     """
     tr, te = np.atleast_2d(np.asarray(train_loss, float)), np.atleast_2d(np.asarray(test_loss, float))
     n = min(len(tr), max_panels)
@@ -155,7 +184,10 @@ def loss_grid(steps: np.ndarray, train_loss: np.ndarray, test_loss: np.ndarray,
     steps = np.broadcast_to(steps, tr.shape) if steps.ndim == 1 else steps
     rows = math.ceil(n / ncols)
     key = ("loss_grid", train_loss, test_loss, tuple(titles) if titles is not None else None, n, ncols, ylim)
-    fig, st, fresh = begin_figure(fig, key, (1.6 * min(n, ncols) + 0.6, 1.35 * rows + 0.6))
+    shown = [_wrap_title(titles[i] if titles is not None else f"run {i}") for i in range(n)]
+    extra_lines = max(t.count("\n") for t in shown)
+    size = (_PANEL_WIDTH * min(n, ncols) + 0.6, (_PANEL_HEIGHT + 0.14 * extra_lines) * rows + 0.6)
+    fig, st, fresh = begin_figure(fig, key, size)
     if not fresh:
         return fig
     axes = fig.subplots(rows, min(n, ncols), sharex=True, sharey=True, squeeze=False).ravel()
@@ -168,7 +200,7 @@ def loss_grid(steps: np.ndarray, train_loss: np.ndarray, test_loss: np.ndarray,
         ax.plot(steps[i], np.clip(te[i], lo, hi), color=TEST_COLOR, lw=0.9)
         ax.set_yscale("log")
         ax.set_ylim(lo, hi)
-        ax.set_title(titles[i] if titles is not None else f"run {i}", fontsize=8)
+        ax.set_title(shown[i], fontsize=_TITLE_SIZE)
         ax.tick_params(labelsize=6)
     for ax in axes.reshape(rows, -1)[-1]:
         ax.set_xlabel("step", fontsize=7)
