@@ -15,6 +15,8 @@ from .render import Bars, begin_figure, nice_limit, spines
 from .style import A_COLOR, ANSWER_COLOR, B_COLOR, BAR_COLOR, DEFAULT_A, DEFAULT_B, WEIGHT_CMAP
 
 
+# ---------------------------------------------------------------- 9, 11, 12, 13: the fixed embedding, five neurons
+
 def fixed_embedding(p: int = 67, freqs: tuple[int, ...] = (1,), *, fig: Figure | None = None) -> Figure:
     """The fixed circular embedding: a (number x cos/sin) heatmap and the numbers on the circle (figure 9)."""
     fig, _, fresh = begin_figure(fig, ("fixed_embedding", p, tuple(freqs)), (7.5, 4.2))
@@ -195,8 +197,8 @@ def construction(N: int = 5, p: int = 67, a: int = DEFAULT_A, b: int = DEFAULT_B
         ax_l.set(xlim=(-0.7, p - 0.3), ylim=(-1.08 * radius, 1.08 * radius))
         parts += [bars_pre.collection, bars_act.collection, quiver, bars_logit.collection]
         st.update(params=params, parts=parts, radius=radius, quiver=quiver, bars_pre=bars_pre, bars_act=bars_act,
-                  bars_logit=bars_logit, acc=construction_model.construction_accuracy(N, p, activation, offset, outs),
-                  token=params)
+                  bars_logit=bars_logit, token=params,
+                  acc=construction_model.construction_accuracy(N, p, activation, offset, outs))
         st["dynamic"] = [st["pt_a"], st["pt_b"], bars_pre.collection, bars_act.collection, quiver, st["sum"],
                          st["pt_c"], bars_logit.collection, st["logit_title"], st["title"]]
     st["pt_a"].set_offsets([s.embed[s.a]])

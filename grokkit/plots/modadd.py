@@ -14,6 +14,8 @@ from .render import begin_figure, spines
 from .style import WEIGHT_CMAP
 
 
+# ---------------------------------------------------------------- 2, 21: weight heatmaps
+
 def neuron_display_order(run: Run, sort: bool = True) -> np.ndarray:
     """Neurons in display order: by key frequency and phase of the final snapshot, or as stored."""
     H = run.W_in.shape[-1]

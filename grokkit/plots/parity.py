@@ -15,6 +15,8 @@ from .render import begin_figure, spines
 from .style import BIAS_COLOR, DIGIT_COLORS, DISTRACTOR_COLOR, STEP_COLOR, WEIGHT_CMAP
 
 
+# ---------------------------------------------------------------- 5: weights
+
 def parity_input_labels(run: Run) -> list[str]:
     """Input names of a parity model: '0' ... 'n_bits-1' and 'Bias'."""
     return [str(i) for i in range(run.config.n_bits)] + ["Bias"]
@@ -60,6 +62,8 @@ def parity_weights(run: Run, step: int | None = None, *, sort: bool = True, vmax
     st["title"].set_text(f"sparse parity weights at step {s:,}: the first {run.config.k} digits decide the label")
     return fig
 
+
+# ---------------------------------------------------------------- 7: every input weight over training
 
 def parity_trajectories(run: Run, step: int | None = None, *, ylim: float | None = None,
                         fig: Figure | None = None) -> Figure:

@@ -25,6 +25,8 @@ from .style import BAR_COLOR
 _STATE = "_grokkit_state"
 
 
+# ---------------------------------------------------------------- figures and PNG
+
 def new_figure(figsize: tuple[float, float] = (8.0, 3.2), layout: str | None = "constrained") -> Figure:
     """A pyplot-free Figure with an Agg canvas (constrained layout unless layout=None)."""
     fig = Figure(figsize=figsize, layout=layout)
@@ -95,6 +97,8 @@ def to_png(fig: Figure, dpi: float | None = None) -> bytes:
             fig.set_dpi(old_dpi)
 
 
+# ---------------------------------------------------------------- redrawing in place
+
 def _primitive(x: Any) -> bool:
     """True for values compared by ==; everything else is compared by identity."""
     if isinstance(x, tuple):
@@ -110,7 +114,7 @@ def _same_key(k1: tuple, k2: tuple) -> bool:
 
 
 def begin_figure(fig: Figure | None, key: tuple, figsize: tuple[float, float], ax: Any = None,
-           layout: str = "constrained") -> tuple[Figure, dict, bool]:
+                 layout: str = "constrained") -> tuple[Figure, dict, bool]:
     """(figure, state, fresh): reuse a figure drawn with the same key, else (re)build it.
 
     The state dict lives on the figure (or on ``ax`` when the caller draws into its own
@@ -149,6 +153,8 @@ def begin_figure(fig: Figure | None, key: tuple, figsize: tuple[float, float], a
     setattr(host if host is not None else fig, _STATE, state)
     return fig, state, True
 
+
+# ---------------------------------------------------------------- helpers for blitted figures
 
 _NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
@@ -194,6 +200,8 @@ def spines(axes: Any) -> list:
     """The spines of some axes (redrawn over their images when blitting)."""
     return [sp for ax in np.atleast_1d(axes).ravel() for sp in ax.spines.values()]
 
+
+# ---------------------------------------------------------------- IPython display
 
 def register_png_formatter() -> None:
     """Let IPython show pyplot-free Figures as PNG, unless a backend already does."""

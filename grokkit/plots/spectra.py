@@ -20,6 +20,8 @@ from .render import Bars, begin_figure, nice_limit, spines
 from .style import ANSWER_COLOR, BAR_COLOR, DEFAULT_A, DEFAULT_B, TEST_COLOR, WEIGHT_CMAP
 
 
+# ---------------------------------------------------------------- 16, 17: DFT, frequency stars
+
 def _frequency_ticks(ax: Any, p: int) -> None:
     """x ticks of a basis-index axis, labelled by frequency (cos k and sin k share a label)."""
     top = p // 2
@@ -179,8 +181,8 @@ def logits(run: Run, step: int | None = None, a: int = DEFAULT_A, b: int = DEFAU
     act = (lambda x: np.maximum(x, 0.0)) if run.config.activation == "relu" else (lambda x: x * x)
     values = (st["masks"] * act(W_in[a] + W_in[b])) @ W_out                # (panels, p)
     if i not in st["limits"]:         # per panel: the largest |logit| over all pairs at this snapshot
-        st["limits"][i] = [nice_limit(1.05 * m) for m in _max_abs_logits(W_in, W_out, [ns for _, ns in st["panels"]],
-                                                                    act)]
+        tops = _max_abs_logits(W_in, W_out, [ns for _, ns in st["panels"]], act)
+        st["limits"][i] = [nice_limit(1.05 * m) for m in tops]
     answer = (a + b) % p
     colors = [BAR_COLOR] * p
     colors[answer] = ANSWER_COLOR
@@ -202,6 +204,8 @@ def logits(run: Run, step: int | None = None, a: int = DEFAULT_A, b: int = DEFAU
                          f"the right answer {a} + {b} mod {p} = {answer} is dark")
     return fig
 
+
+# ---------------------------------------------------------------- notebook 07: the embedding's spectrum
 
 def _embedding_at(run: Any, step: int) -> np.ndarray:
     """The residue-indexed input weights at a step: a transformer's embedding or an MLP's W_in."""

@@ -23,6 +23,8 @@ from .render import begin_figure, new_figure
 from .style import CLASS_COLORS, CLASS_EDGE, STEP_COLOR, TEST_COLOR, TRAIN_COLOR
 
 
+# ---------------------------------------------------------------- 8: the sweep grid and a cell's loss curves
+
 def _check_classes(classes: np.ndarray) -> np.ndarray:
     """Classes as a str array ('' = not run yet); unknown names raise ValueError naming the allowed ones."""
     classes = np.asarray(classes).astype(str)
@@ -137,6 +139,8 @@ def cell_losses(steps: np.ndarray, train_loss: np.ndarray, test_loss: np.ndarray
     return fig
 
 
+# ---------------------------------------------------------------- 19: small multiples of loss curves
+
 def freqs_title(W_in: np.ndarray, min_strength: float = fourier.SEED_SWEEP_MIN_STRENGTH) -> str:
     """'Freqs: 4, 5, 7': the key frequencies of a final W_in, as the seed sweep titles its charts."""
     ks = fourier.key_frequencies(W_in, min_strength)
@@ -249,6 +253,8 @@ def seed_grid(runs: Any, *, min_strength: float = fourier.SEED_SWEEP_MIN_STRENGT
     return loss_grid(steps, padded("train_loss"), padded("test_loss"), titles, ncols=ncols,
                      max_panels=max_panels, fig=fig)
 
+
+# ---------------------------------------------------------------- 20: class counts per group
 
 def class_bars(classes: Mapping[str, np.ndarray], *, title: str | None = None,
                fig: Figure | None = None) -> Figure:
