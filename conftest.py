@@ -1,4 +1,13 @@
-"""Keep the notebooks nbval executes, so the course website is built from the same run (no second execution).
+"""Settings for every test and notebook kernel, and the executed copies of the notebooks nbval runs.
+
+Environment (set before anything imports matplotlib; kernels started by nbval inherit it,
+also when a single notebook is run with ``pytest notebooks/NN_name.ipynb``):
+MPLBACKEND=Agg draws off-screen; GROKKIT_PROGRESS=0 turns off automatic progress bars in
+executed notebooks (hundreds of bar updates can overflow the kernel's output channel while
+nbval waits for a long cell, and the lost "idle" message then fails the cell with "Timeout
+of 5 seconds exceeded waiting for output").
+
+Executed copies: keep the notebooks nbval executes, so the course website is built from the same run (no second execution).
 
 When the environment variable ``GROKKIT_EXECUTED_DIR`` names a folder (CI sets it), every
 notebook that nbval runs is written there as an executed copy when its last cell has run:
@@ -20,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+os.environ["MPLBACKEND"] = "Agg"
+os.environ["GROKKIT_PROGRESS"] = "0"
 
 EXECUTED_ENV = "GROKKIT_EXECUTED_DIR"
 STATIC_ENV = "GROKKIT_STATIC"       # grokkit.widgets.STATIC_ENV, not imported: importing grokkit here is slow
