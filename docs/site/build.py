@@ -69,6 +69,10 @@ def build(executed: Path, out: Path, require_executed: bool = False) -> int:
 
     staging = out.parent / f"{out.name}-src"
     done, missing = stage(executed, staging, require_executed)
+    if out.exists():        # no page of an earlier build may survive (it could hide a broken link)
+        if any(out.iterdir()) and not (out / ".buildinfo").is_file():
+            raise SystemExit(f"{out} is not empty and holds no earlier site build (.buildinfo): choose another --out")
+        shutil.rmtree(out)
     print(f"site: {len(done)} executed notebook(s) from {executed}"
           + (f"; without outputs: {', '.join(missing)}" if missing else ""))
     # -W: any warning fails the build; -n: every reference must resolve; -E: no stale environment
