@@ -10,7 +10,8 @@ of 5 seconds exceeded waiting for output").
 Executed copies: keep the notebooks nbval executes, so the course website is built from the same run (no second execution).
 
 When the environment variable ``GROKKIT_EXECUTED_DIR`` names a folder (CI sets it), every
-notebook that nbval runs is written there as an executed copy when its last cell has run:
+notebook that nbval runs is written there, at its path in the repository (e.g.
+build/executed/notebooks/00_start_here.ipynb), as an executed copy when its last cell has run:
 the original cells (ids, metadata, source) with the outputs nbval received from the kernel
 attached, and execution counts in run order. The copy is written through a temporary file
 and renamed, so a reader never sees half a notebook. Its kernel is started with
@@ -51,8 +52,9 @@ def _is_notebook_cell(item: pytest.Item) -> bool:
 class ExecutedNotebooks:
     """Collects nbval's outputs cell by cell and writes each notebook once its cells have run."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, root: Path):
         self.folder = folder
+        self.root = root
         self.pending: dict[Any, dict[int, tuple[list, int]]] = {}   # notebook item -> cell index -> outputs
         self.counter: dict[Any, int] = {}
 
@@ -82,8 +84,10 @@ class ExecutedNotebooks:
             cell.execution_count = count
             cell.outputs = [_clean_output(o, count) for o in outputs]
         nbformat.validate(nb)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / Path(str(nb_item.path)).name
+        source = Path(str(nb_item.path)).resolve()
+        # the notebook's path in the repository (notebooks/zh/00_x.ipynb and notebooks/00_x.ipynb stay apart)
+        target = self.folder / (source.relative_to(self.root) if source.is_relative_to(self.root) else source.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
         try:
             nbformat.write(nb, str(tmp))
@@ -118,7 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the capture when GROKKIT_EXECUTED_DIR is set."""
     folder = _executed_dir()
     if folder is not None:
-        config.pluginmanager.register(ExecutedNotebooksPlugin(ExecutedNotebooks(folder)), "grokkit-executed")
+        config.pluginmanager.register(ExecutedNotebooksPlugin(ExecutedNotebooks(folder, config.rootpath.resolve())), "grokkit-executed")
 
 
 class ExecutedNotebooksPlugin:

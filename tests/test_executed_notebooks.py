@@ -67,7 +67,7 @@ def test_executed_copy_has_the_outputs_nbval_saw_on_the_original_cells(workdir):
     result = _pytest([str(source)], executed)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    out = executed / "tiny.ipynb"
+    out = executed / source.relative_to(REPO)      # at its path in the repository
     nb = nbformat.read(str(out), as_version=4)
     nbformat.validate(nb)
     original = nbformat.read(str(source), as_version=4)
@@ -86,7 +86,7 @@ def test_executed_copy_has_the_outputs_nbval_saw_on_the_original_cells(workdir):
     assert html.outputs[1].text == "after\n"
     # the source stays clean
     assert all(not c.outputs for c in original.cells if c.cell_type == "code")
-    assert not list(executed.glob(".*tmp*"))
+    assert not list(executed.rglob(".*tmp*"))
 
 
 @pytest.mark.slow
@@ -97,7 +97,7 @@ def test_a_failing_cell_is_kept_with_its_error_and_the_run_fails(workdir):
     result = _pytest([str(source)], executed)
     assert result.returncode == 1, result.stdout[-3000:]
 
-    nb = nbformat.read(str(executed / "broken.ipynb"), as_version=4)
+    nb = nbformat.read(str(executed / source.relative_to(REPO)), as_version=4)
     boom = next(c for c in nb.cells if c.id == "boom")
     assert boom.outputs[-1].output_type == "error"
     assert boom.outputs[-1].ename == "ValueError"

@@ -38,7 +38,7 @@ def stage(executed: Path, staging: Path, require_executed: bool = False) -> tupl
         raise SystemExit(f"no notebooks found in {REPO / 'notebooks'}")
     done, missing = [], []
     for nb in notebooks:
-        copy = executed / nb.name
+        copy = executed / nb.relative_to(REPO)
         if copy.is_file():
             if _cells(copy) != _cells(nb):
                 raise SystemExit(f"{copy}: executed copy is stale (its cells differ from {nb.relative_to(REPO)}); "
@@ -53,7 +53,7 @@ def stage(executed: Path, staging: Path, require_executed: bool = False) -> tupl
         shutil.rmtree(staging)
     (staging / "notebooks").mkdir(parents=True)
     for nb in notebooks:
-        source = executed / nb.name if nb.name in done else nb
+        source = executed / nb.relative_to(REPO) if nb.name in done else nb
         shutil.copyfile(source, staging / "notebooks" / nb.name)
     for page in PAGES:
         shutil.copyfile(CONF_DIR / page, staging / page)
