@@ -113,13 +113,14 @@ def test_contents_page_lists_every_notebook_in_order_with_its_number(site):
     assert [t.split(" ")[0] for _, t in first] == [nb.name[:2] for nb in NOTEBOOKS]
 
 
-def test_every_relative_link_and_image_resolves_to_a_file_and_anchor(site):
+def _broken_links(site: Path) -> list[str]:
+    """Every relative link or image source of the site's pages that names no file, or no id in its page."""
     broken = []
     for page in _pages(site):
         for tag, url in _parse(page).links:
             parts = urlsplit(url)
-            if parts.scheme or url.startswith("//") or url.startswith("mailto:"):
-                continue            # external: not checked (no network in CI)
+            if parts.scheme or url.startswith("//"):
+                continue            # external (http, mailto, ...): not checked, CI has no network
             rel = page.relative_to(site).as_posix()
             target_rel = posixpath.normpath(posixpath.join(posixpath.dirname(rel), unquote(parts.path))) \
                 if parts.path else rel
@@ -131,6 +132,28 @@ def test_every_relative_link_and_image_resolves_to_a_file_and_anchor(site):
             elif parts.fragment and target.suffix == ".html" and tag == "a" \
                     and unquote(parts.fragment) not in _parse(target).ids:
                 broken.append(f"{rel}: <{tag}> {url} (no id {parts.fragment!r})")
+    return broken
+
+
+def test_link_check_reports_a_missing_page_image_and_anchor_and_passes_good_ones(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "img.png").write_bytes(b"png")
+    (tmp_path / "index.html").write_text(
+        '<a href="sub/page.html#there">ok</a><a href="sub/page.html#nowhere">bad id</a>'
+        '<a href="gone.html">bad page</a><img src="img.png"><img src="missing.png">'
+        '<a href="https://example.org/x.html">external</a><a href="#top">self</a><h1 id="top">t</h1>')
+    (tmp_path / "sub" / "page.html").write_text('<h2 id="there">x</h2><a href="../index.html">up</a>'
+                                                 '<a href="../../outside.html">outside</a>')
+    assert sorted(_broken_links(tmp_path)) == sorted([
+        "index.html: <a> sub/page.html#nowhere (no id 'nowhere')",
+        "index.html: <a> gone.html (no file)",
+        "index.html: <img> missing.png (no file)",
+        "sub/page.html: <a> ../../outside.html (no file)",
+    ])
+
+
+def test_every_relative_link_and_image_resolves_to_a_file_and_anchor(site):
+    broken = _broken_links(site)
     assert not broken, "\n".join(broken[:40])
 
 
@@ -227,3 +250,43 @@ def test_a_page_in_chromium_shows_a_figure_and_a_playing_animation(served, site)
             browser.close()
     assert after[0] != before[0] and after[1] != before[1], "the animation did not move after Play"
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _builder():
+    """docs/site/build.py as a module (it is a script, not part of the package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("site_build", REPO / "docs" / "site" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_staging_takes_executed_copies_and_lists_every_notebook(tmp_path):
+    executed = tmp_path / "executed" / "notebooks"
+    executed.mkdir(parents=True)
+    nb = json.loads(NOTEBOOKS[0].read_text(encoding="utf-8"))
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "ran\n"}]
+    (executed / NOTEBOOKS[0].name).write_text(json.dumps(nb), encoding="utf-8")
+
+    done, missing = _builder().stage(tmp_path / "executed", tmp_path / "src")
+    assert done == [NOTEBOOKS[0].name] and missing == [p.name for p in NOTEBOOKS[1:]]
+    staged = sorted(p.name for p in (tmp_path / "src" / "notebooks").glob("*.ipynb"))
+    assert staged == [p.name for p in NOTEBOOKS]
+    first = json.loads((tmp_path / "src" / "notebooks" / NOTEBOOKS[0].name).read_text(encoding="utf-8"))
+    assert any(c.get("outputs") for c in first["cells"] if c["cell_type"] == "code")
+    assert (tmp_path / "src" / "index.md").is_file() and (tmp_path / "src" / "docs" / "instructors.md").is_file()
+
+
+def test_staging_refuses_a_stale_copy_and_missing_copies_when_required(tmp_path):
+    builder = _builder()
+    with pytest.raises(SystemExit, match="no executed copy .* of: 00_"):
+        builder.stage(tmp_path / "none", tmp_path / "src", require_executed=True)
+    executed = tmp_path / "executed" / "notebooks"
+    executed.mkdir(parents=True)
+    nb = json.loads(NOTEBOOKS[0].read_text(encoding="utf-8"))
+    nb["cells"][0]["source"] = ["# an older title\n"]
+    (executed / NOTEBOOKS[0].name).write_text(json.dumps(nb), encoding="utf-8")
+    with pytest.raises(SystemExit, match="stale"):
+        builder.stage(tmp_path / "executed", tmp_path / "src")
