@@ -60,12 +60,13 @@ def workdir():
 
 
 @pytest.mark.slow
-def test_executed_copy_has_the_outputs_nbval_saw_on_the_original_cells(workdir):
+def test_executed_copy_has_the_outputs_nbval_saw_on_the_original_cells_errors_included(workdir):
     source = workdir / "tiny.ipynb"
-    _notebook(source)
+    _notebook(source, extra=[("code", "raise ValueError('on purpose')", "boom"), ("code", "print('later')", "later")])
     executed = workdir / "executed"
     result = _pytest([str(source)], executed)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]     # the failing cell fails the run
+    assert "1 failed, 4 passed" in result.stdout
 
     out = executed / source.relative_to(REPO)      # at its path in the repository
     nb = nbformat.read(str(out), as_version=4)
@@ -74,9 +75,9 @@ def test_executed_copy_has_the_outputs_nbval_saw_on_the_original_cells(workdir):
     assert [c.id for c in nb.cells] == [c.id for c in original.cells]
     assert [c.source for c in nb.cells] == [c.source for c in original.cells]
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert [c.execution_count for c in code] == [1, 2, 3]
-    env, answer, html = code
-    # the kernel (and only it) ran in static mode, so widgets become kernel-free animations
+    assert [c.execution_count for c in code] == [1, 2, 3, 4, 5]
+    env, answer, html, boom, later = code
+    # the kernel ran in static mode, so widgets become kernel-free animations
     assert env.outputs == [nbformat.v4.new_output("stream", name="stdout", text="static 1\n")]
     assert answer.outputs[0].output_type == "execute_result"
     assert answer.outputs[0].data["text/plain"] == "42"
@@ -84,25 +85,11 @@ def test_executed_copy_has_the_outputs_nbval_saw_on_the_original_cells(workdir):
     assert html.outputs[0].output_type == "display_data"
     assert html.outputs[0].data["text/html"] == "<b>bold</b>"
     assert html.outputs[1].text == "after\n"
-    # the source stays clean
+    assert boom.outputs[-1].output_type == "error" and boom.outputs[-1].ename == "ValueError"
+    assert later.outputs[0].text == "later\n"       # nbval goes on after a failing cell
+    # the source stays clean, and no temporary file is left
     assert all(not c.outputs for c in original.cells if c.cell_type == "code")
     assert not list(executed.rglob(".*tmp*"))
-
-
-@pytest.mark.slow
-def test_a_failing_cell_is_kept_with_its_error_and_the_run_fails(workdir):
-    source = workdir / "broken.ipynb"
-    _notebook(source, extra=[("code", "raise ValueError('on purpose')", "boom"), ("code", "print('later')", "later")])
-    executed = workdir / "executed"
-    result = _pytest([str(source)], executed)
-    assert result.returncode == 1, result.stdout[-3000:]
-
-    nb = nbformat.read(str(executed / source.relative_to(REPO)), as_version=4)
-    boom = next(c for c in nb.cells if c.id == "boom")
-    assert boom.outputs[-1].output_type == "error"
-    assert boom.outputs[-1].ename == "ValueError"
-    later = next(c for c in nb.cells if c.id == "later")
-    assert later.outputs[0].text == "later\n"       # nbval goes on after a failing cell
 
 
 @pytest.mark.slow
