@@ -353,6 +353,7 @@ def build(root: Path | str = ".", *, english_fallback: bool = False) -> list[Pat
         stale.unlink()  # its English notebook is gone
     learner = root / PATHS["zh_learner"]
     written += build_student(out, learner)
+    os.chmod(learner, 0o755)  # build_student's temporary folder is created 0700
     for stale in sorted(set(learner.glob(ENGLISH_GLOB)) - {learner / p.name for p in notebook_paths(out)}):
         stale.unlink()
     return written
