@@ -64,6 +64,7 @@ __all__ = [
     "learner_notebook",
     "token_problems",
     "tokens",
+    "prose",
     "english_notebooks",
     "catalog_path",
     "build",
@@ -161,6 +162,8 @@ def load_catalog(path: Path | str, notebook: str) -> dict[str, Any]:
                 raise NotebookError(f"{where}: field {key!r} must be a string")
         if not re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]):
             raise NotebookError(f"{where}: field 'sha256' must be 64 lowercase hex digits")
+        if cell_hash(entry["en"]) != entry["sha256"]:
+            raise NotebookError(f"{where}: field 'sha256' is not the hash of field 'en'")
         allow = entry.get("allow")
         if allow is not None:
             ok = (
@@ -222,6 +225,13 @@ def tokens(text: str) -> Counter[str]:
         text = pattern.sub(" ", text)
     found.update(_NUMBER.findall(text))
     return found
+
+
+def prose(text: str) -> str:
+    """A markdown text without its fenced code blocks, formulas and inline code spans."""
+    for pattern in (_FENCE, _MATH, _CODE):
+        text = pattern.sub(" ", text)
+    return text
 
 
 def token_problems(english: str, chinese: str, allow: dict[str, Any] | None = None) -> str:
