@@ -114,6 +114,11 @@ def _dtype_name(value: Any) -> str:
     return str(value.dtype)
 
 
+def _got(value: Any) -> str:
+    """Name a wrong answer in a message: its type and a short repr."""
+    return f"{_type_name(value)} {_short(value)}"
+
+
 def _tolerance_text(atol: float, rtol: float) -> str:
     """Describe a tolerance in words for a failure message."""
     return _("tolerance atol={atol}, rtol={rtol}").format(atol=f"{atol:g}", rtol=f"{rtol:g}")
@@ -145,9 +150,7 @@ def _array_problem(
     """Return what is wrong with ``got`` compared with the array ``expected``, or None."""
     if _is_tensor(expected):
         if not _is_tensor(got):
-            return _("wrong type: expected a torch.Tensor, got {got}").format(
-                got=f"{_type_name(got)} {_short(got)}"
-            )
+            return _("wrong type: expected a torch.Tensor, got {got}").format(got=_got(got))
     elif not isinstance(got, np.ndarray):
         hint = ""
         if _is_tensor(got):
@@ -231,16 +234,14 @@ def _scalar_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str
         )
     if isinstance(expected, (bool, np.bool_)):
         if not isinstance(got, (bool, np.bool_)):
-            return _("wrong type: expected True or False, got {got}").format(
-                got=f"{_type_name(got)} {_short(got)}"
-            )
+            return _("wrong type: expected True or False, got {got}").format(got=_got(got))
         if bool(got) != bool(expected):
             return _("wrong value: expected {expected}, got {got}").format(
                 expected=bool(expected), got=bool(got)
             )
         return None
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Number):
-        return _("wrong type: expected a number, got {got}").format(got=f"{_type_name(got)} {_short(got)}")
+        return _("wrong type: expected a number, got {got}").format(got=_got(got))
     if isinstance(expected, numbers.Integral):
         if not isinstance(got, numbers.Integral):
             if isinstance(got, numbers.Real) and float(got).is_integer():
@@ -248,9 +249,7 @@ def _scalar_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str
                     "wrong type: expected an integer, got the float {got} "
                     "(use int(...) or integer division //)"
                 ).format(got=_format_number(got))
-            return _("wrong type: expected an integer, got {got}").format(
-                got=f"{_type_name(got)} {_short(got)}"
-            )
+            return _("wrong type: expected an integer, got {got}").format(got=_got(got))
         if int(got) != int(expected):
             return _("wrong value: expected {expected}, got {got}").format(
                 expected=int(expected), got=int(got)
@@ -260,9 +259,7 @@ def _scalar_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str
         ok = bool(np.isclose(complex(got), complex(expected), atol=atol, rtol=rtol))
     else:
         if not isinstance(got, numbers.Real):
-            return _("wrong type: expected a real number, got {got}").format(
-                got=f"{_type_name(got)} {_short(got)}"
-            )
+            return _("wrong type: expected a real number, got {got}").format(got=_got(got))
         g, e = float(got), float(expected)
         if math.isnan(e):
             ok = math.isnan(g)
@@ -302,7 +299,7 @@ def _value_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str 
     if isinstance(expected, (tuple, list)) and not isinstance(expected, str):
         if type(got) is not type(expected):
             return _("wrong type: expected a {expected}, got {got}").format(
-                expected=_type_name(expected), got=f"{_type_name(got)} {_short(got)}"
+                expected=_type_name(expected), got=_got(got)
             )
         if len(got) != len(expected):
             return _("wrong length: expected {expected} items, got {got}").format(
@@ -315,7 +312,7 @@ def _value_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str 
         return None
     if isinstance(expected, Mapping):
         if not isinstance(got, Mapping):
-            return _("wrong type: expected a dict, got {got}").format(got=f"{_type_name(got)} {_short(got)}")
+            return _("wrong type: expected a dict, got {got}").format(got=_got(got))
         missing = [k for k in expected if k not in got]
         extra = [k for k in got if k not in expected]
         if missing:
@@ -331,7 +328,7 @@ def _value_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str 
         isinstance(got, type(expected)) or isinstance(expected, type(got))
     ):
         return _("wrong type: expected {expected}, got {got}").format(
-            expected=_type_name(expected), got=f"{_type_name(got)} {_short(got)}"
+            expected=_type_name(expected), got=_got(got)
         )
     if got != expected:
         return _("wrong value: expected {expected}, got {got}").format(
