@@ -83,8 +83,8 @@ ENGLISH_GLOB = "[0-9][0-9]_*.ipynb"
 NOTE_CELL_ID = "zh-edition-note"
 LANGUAGE_CELL_ID = "zh-edition-language"
 NOTE_TEXT = (
-    "> **关于中文版**：本笔记本由英文版自动生成，代码与英文版逐字节相同，只有文字说明译成了中文"
-    "（术语对照见仓库里的 `docs/glossary-zh.md`）。下一个代码单元把检查信息设为中文。"
+    "> **关于中文版**：本笔记本由英文版自动生成，只有文字说明译成了中文（术语对照见仓库里的 "
+    "`docs/glossary-zh.md`）；除了下一个把检查信息设为中文的单元格，代码与英文版逐字节相同。"
     "图中的坐标轴、图例和标题仍是英文：matplotlib 的默认字体没有中文字形，"
     "在没有安装中文（CJK）字体的机器上（比如 Binder），中文会显示成方框，所以图保持英文标签。"
 )
