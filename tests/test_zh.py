@@ -354,3 +354,15 @@ def test_the_po_file_compiles_to_a_catalog_gettext_reads():
 def test_a_malformed_po_file_is_named():
     with pytest.raises(ValueError, match="line 2: unknown keyword 'msgtxt'"):
         parse_po('msgid "a"\nmsgtxt "b"\n', "zh.po")
+
+
+def test_the_zh_command_reports_status_with_its_exit_code(toy, capsys):
+    from grokkit.course.__main__ import main
+
+    assert main(["zh", "--root", str(toy), "status"]) == 0
+    assert "every cell translated and current" in capsys.readouterr().out
+    _edit_english(toy, "md-2", "See the guide.")
+    assert main(["zh", "--root", str(toy), "status"]) == 1
+    assert "00_toy.ipynb md-2: stale" in capsys.readouterr().out
+    assert main(["zh", "--root", str(toy / "nowhere"), "build"]) == 2
+    assert "no notebooks named NN_name.ipynb" in capsys.readouterr().err
