@@ -275,7 +275,13 @@ class Grid:
                     out[-1] = out[-1] + c
                 else:
                     out.append(list(c))
-        cost = {id(b): len(b) * training_flops(self.config(b[0])) for b in out}
+        per_combo: dict[int, float] = {}
+        for b in out:
+            for r in b:
+                c = r % self.n_combos
+                if c not in per_combo:
+                    per_combo[c] = training_flops(self.config(r))
+        cost = {id(b): sum(per_combo[r % self.n_combos] for r in b) for b in out}
         return sorted(out, key=lambda b: -cost[id(b)] if workers > FEW_WORKERS else cost[id(b)])
 
 

@@ -419,6 +419,9 @@ def _int_array(a: np.ndarray, key: str, bad) -> int:
 def _validate_arrays(res: SweepResults, bad) -> None:
     """Types and shapes of a loaded file's arrays against its grid; columns added later are filled in."""
     grid, arrays = res.grid, res.arrays
+    if arrays["done"].shape != (grid.n_runs,) or arrays["done"].dtype != bool:
+        raise bad(f"its done array has shape {arrays['done'].shape} and dtype {arrays['done'].dtype}, "
+                  f"the grid needs ({grid.n_runs},) booleans")
     want = SweepResults.empty(grid).arrays
     for k, v in arrays.items():
         if k not in want:
