@@ -23,7 +23,7 @@ import numpy as np
 from .. import analysis, fourier
 from ..configs import Config
 from ..run import atomic_write as _atomic_write
-from .grid import FORMAT, Grid, SweepError, spec_differences
+from .grid import FORMAT, Grid, SweepError
 
 SUFFIXES = (".npz", ".json")
 # A results file is refused before it is decompressed if its arrays would hold more than this.
