@@ -255,3 +255,29 @@ def test_cuda_trains_many_models_per_call_and_resumes(tmp_path, monkeypatch):
     cpu = sweep.retrain(res, res.grid.calls()[0])
     for r, run in zip(res.grid.calls()[0], cpu):
         assert np.allclose(res.train_loss[r], run.metrics["train_loss"], rtol=1e-2, atol=1e-4)
+
+
+def test_gpu_calls_are_sized_from_the_gpus_memory_and_capped_at_a_group(monkeypatch):
+    import torch
+
+    class Props:
+        total_memory = 0
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: Props)
+    grid = sweep.get_grid("parity_grid")
+    sizes = {}
+    for gib in (80, 1, 0.05):
+        Props.total_memory = int(gib * 2 ** 30)
+        sizes[gib] = sweep.gpu_call_size(grid)
+    assert sizes[80] == grid.group_size() == 45 and 1 < sizes[1] < 45 and sizes[0.05] == 1
+    seeds = sweep.get_grid("modadd_seeds")
+    Props.total_memory = 80 * 2 ** 30
+    assert sweep.gpu_call_size(seeds) == seeds.n_runs  # one call for all 450 seeds on a large GPU
+
+
+def test_cuda_without_a_device_is_one_line_before_any_work(tmp_path, capsys):
+    if _cuda():
+        pytest.skip("torch sees a CUDA device here")
+    assert cli(["sweep", "demo", "--device", "cuda", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: device 'cuda' was asked for") and "\n" not in err, err
+    assert not list(tmp_path.iterdir())
