@@ -281,3 +281,19 @@ def test_cuda_without_a_device_is_one_line_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: device 'cuda' was asked for") and "\n" not in err, err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_killed_pool_worker_stops_the_sweep_in_one_error_and_the_same_call_finishes_it(tmp_path, small_alone):
+    import multiprocessing as mp
+    out = tmp_path / "pool"
+
+    def kill_a_worker(res, rows):
+        workers = mp.active_children()
+        if workers and res.n_done < SMALL.n_runs:
+            os.kill(workers[0].pid, signal.SIGKILL)
+
+    with pytest.raises(sweep.SweepError, match="a worker process died.*run the same command to continue"):
+        sweep.run_sweep(SMALL, out, progress=False, jobs=2, on_batch=kill_a_worker)
+    partial = sweep.load(out)
+    assert 0 < partial.n_done < SMALL.n_runs
+    _assert_same(sweep.run_sweep(SMALL, out, progress=False, jobs=2), small_alone)

@@ -10,6 +10,7 @@ so a killed worker costs at most its batch and a killed sweep resumes where it s
 from __future__ import annotations
 
 import concurrent.futures as cf
+import concurrent.futures.process
 import contextlib
 import dataclasses
 import hashlib
@@ -27,7 +28,7 @@ from ..run import Run
 from ..training import train_many
 from .grid import Grid, SweepError, training_flops
 from .shards import parse_shard, shard_rows
-from .store import SweepResults
+from .store import SweepResults, pair
 from .writer import check_writable, locked, open_results
 
 
@@ -310,7 +311,12 @@ def _run_on(executor: cf.Executor, res: SweepResults, base: Path, batches: list[
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for fut in sorted(done, key=lambda f: min(pending[f])):
                 rows = pending.pop(fut)
-                _finish_batch(res, base, rows, fut.result(), bar, on_batch)
+                try:
+                    recs = fut.result()
+                except cf.process.BrokenProcessPool as e:
+                    raise SweepError(f"a worker process died ({e}); the {res.n_done} runs saved in "
+                                     f"{pair(base)[0]} are kept: run the same command to continue") from e
+                _finish_batch(res, base, rows, recs, bar, on_batch)
     except BaseException:
         for fut in pending:
             fut.cancel()
