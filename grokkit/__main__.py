@@ -14,7 +14,6 @@ import argparse
 import dataclasses
 import os
 import sys
-import time
 from pathlib import Path
 
 from . import configs as _configs
