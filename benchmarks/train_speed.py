@@ -1,34 +1,27 @@
 """Training speed of the engine, printed as figures (not a test).
 
 Measures, in one process:
-  1. this machine's float32 matmul peak (a large torch matmul);
-  2. PAIR_MODADD, 50,000 steps, one run (goal: <= 20 s on 2 cores);
-  3. train_many of 9 seeds of PAIR_MODADD: FLOPs per step counted from the model's
-     matrix products, achieved GFLOP/s and the fraction of the peak (goal: >= 50%);
-     for comparison, the same seeds as one batch on all threads (train_many's way before
-     it trained small batches side by side), for --compare-steps steps;
-  4. a straightforward torch.nn + autograd + torch.optim.AdamW implementation of the same
-     model (grokkit.train.train_reference) for a few hundred steps, and the speed-up;
-  5. the engine's fused C kernel with its helper thread (second half of the examples on the
-     second CPU), the kernel on one thread, and the pure-torch path (GROKKIT_FUSED=0), one
-     run of --path-steps steps each, alternating three times.
-
-The FLOP count is the model's: every product of the step as dense matrices. The C kernel
-skips the products with hidden units that the ReLU set to zero (about half of them in
-the per-example part), so it executes fewer operations than it is credited with; the
-seconds are what to compare.
-
-The single run is timed twice and the faster time counts: on a shared virtual machine two
-threads that meet at every operation lose much of their speed whenever the host takes one
-of the CPUs away for a while (seen here as runs that suddenly take twice as long).
+  1. this machine's float32 matmul peak (a large torch matmul on all allowed threads);
+  2. PAIR_MODADD, --steps steps, one run (goals for 50,000 steps: <= 30 s on 2 cores,
+     <= 35 s on 1 core; a single model trains on one thread either way);
+  3. train_many of --seeds seeds of PAIR_MODADD: FLOPs per step counted from the model's
+     matrix products, achieved GFLOP/s and the fraction of the peak (goal: >= 35%);
+  4. the straightforward implementation (grokkit.reference: the literal torch.nn model,
+     autograd, torch.optim.AdamW) for --ref-steps steps, and the engine's speed-up over it;
+  5. with --kernel-checkout DIR: the single run of step 2 again in a subprocess that imports
+     grokkit from DIR, e.g. a checkout of the last commit with the C kernel (5ba383e) built
+     in place (see benchmarks/README.md), so the price of readability is measured on the
+     same machine in the same sitting.
 
 Usage: python benchmarks/train_speed.py [--steps 50000] [--seeds 9] [--ref-steps 300]
-       [--compare-steps 5000] [--path-steps 5000] [--threads 2]
+       [--threads 2] [--kernel-checkout DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -36,7 +29,6 @@ from dataclasses import replace
 import torch
 
 import grokkit
-from grokkit.train import _Progress, _plan_batches, _train_group, train_reference
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
@@ -54,12 +46,24 @@ def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
 
 
 def modadd_flops_per_step(cfg: grokkit.ModAddConfig) -> float:
-    """Matmul FLOPs of one training step of the tied model, as the fast trainer computes it."""
+    """Matrix-product FLOPs of one training step of the tied model, as grokkit.training computes it."""
     p, d, h, n = cfg.p, cfg.embed_size, cfg.hidden_size, cfg.n_train
-    collapse = 2 * p * d * 2 * h          # W = embed @ [hidden | out.T]
-    per_example = 3 * 2 * n * h * p       # logits, dW_out, dh
-    embed_grads = 2 * (2 * p * 2 * h * d)  # d embed, d [hidden | out.T]
-    return collapse + per_example + embed_grads
+    collapse = 2 * (2 * p * d * h)          # W_in = embed @ hidden, W_out = out @ embed.T
+    per_example = 3 * (2 * n * h * p)       # logits, d W_out, d h
+    chain_rule = 4 * (2 * p * d * h)        # d hidden, d out, d embed (two products)
+    return collapse + per_example + chain_rule
+
+
+def one_run_seconds(steps: int) -> float:
+    """Seconds for one PAIR_MODADD run of ``steps`` steps (best of two, after a short warm-up)."""
+    cfg = replace(grokkit.PAIR_MODADD, steps=steps)
+    grokkit.train(replace(cfg, steps=50), progress=False)
+    best = float("inf")
+    for _ in range(2):
+        t = time.perf_counter()
+        grokkit.train(cfg, progress=False)
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def main() -> None:
@@ -67,89 +71,55 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=50_000)
     ap.add_argument("--seeds", type=int, default=9)
     ap.add_argument("--ref-steps", type=int, default=300)
-    ap.add_argument("--compare-steps", type=int, default=5_000)
-    ap.add_argument("--path-steps", type=int, default=5_000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--kernel-checkout", default=None, help="a checkout of grokkit with its C kernel built")
+    ap.add_argument("--one-run-only", action="store_true", help=argparse.SUPPRESS)   # the subprocess of step 5
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.one_run_only:
+        print(f"{one_run_seconds(args.steps):.2f}")
+        return
+
     cfg = replace(grokkit.PAIR_MODADD, steps=args.steps)
     flops = modadd_flops_per_step(cfg)
-
     peak = matmul_peak_gflops()
-    engine = sys.modules["grokkit.train"]
-    fused = engine.fused_kernel_in_use()
-    print(f"threads: {torch.get_num_threads()}; fused C kernel: {'yes' if fused else 'no (pure-torch path)'}")
-    print(f"float32 matmul peak (2048^3): {peak:.1f} GFLOP/s")
-    print(f"PAIR_MODADD matmul FLOPs per model-step: {flops / 1e6:.2f} MFLOP")
+    print(f"torch {torch.__version__}, {args.threads} threads allowed, grokkit at {os.path.dirname(grokkit.__file__)}")
+    print(f"matmul peak: {peak:.1f} GFLOP/s (float32, 2048 x 2048)")
 
-    times, used = [], []
-    for _ in range(2):
-        torch.set_num_threads(args.threads)
-        t = time.perf_counter()
-        run = grokkit.train(cfg, progress=False)
-        times.append(time.perf_counter() - t)
-        used.append(engine._THREADS_SET)   # train uses fewer threads when it finds a CPU busy
-    one = min(times)
-    print(f"one run, {args.steps} steps: {one:.1f} s, best of {', '.join(f'{x:.1f}' for x in times)} s "
-          f"(threads {', '.join(map(str, used))}; "
-          f"{one / args.steps * 1e6:.0f} us/step, {flops * args.steps / one / 1e9:.1f} GFLOP/s = "
-          f"{flops * args.steps / one / 1e9 / peak:.0%} of peak); final test acc {run.final['test_acc']:.3f}")
+    one = one_run_seconds(args.steps)
+    per_50k = one / args.steps * 50_000
+    print(f"one PAIR_MODADD run, {args.steps:,} steps: {one:.1f} s ({per_50k:.1f} s per 50,000 steps; "
+          f"{flops * args.steps / one / 1e9:.1f} GFLOP/s, {100 * flops * args.steps / one / 1e9 / peak:.0f}% of peak)")
 
-    cfgs = [replace(cfg, seed=s, save_every=0) for s in range(args.seeds)]
-    torch.set_num_threads(args.threads)
-    plan, workers = _plan_batches(cfgs, engine._limit_threads())   # the plan train_many makes now
+    seeds = [replace(cfg, seed=s) for s in range(args.seeds)]
     t = time.perf_counter()
-    grokkit.train_many(cfgs, progress=False, keep_raw=False)
+    grokkit.train_many(seeds, progress=False)
     many = time.perf_counter() - t
-    achieved = flops * args.steps * args.seeds / many / 1e9
-    print(f"train_many, {args.seeds} seeds x {args.steps} steps: {many:.1f} s "
-          f"({many / args.seeds / args.steps * 1e6:.0f} us per model-step), "
-          f"{achieved:.1f} GFLOP/s = {achieved / peak:.0%} of peak "
-          f"(batches side by side: {[len(b) for b in plan]} on {workers} threads)")
+    gflops = flops * args.steps * args.seeds / many / 1e9
+    print(f"train_many, {args.seeds} seeds: {many:.1f} s, {gflops:.1f} GFLOP/s = {100 * gflops / peak:.0f}% of peak "
+          f"({many / args.seeds / args.steps * 50_000:.1f} s per run of 50,000 steps)")
 
-    short = [replace(c, steps=args.compare_steps) for c in cfgs]
-    torch.set_num_threads(args.threads)
-    t = time.perf_counter()
-    _train_group(short, "cpu", False, _Progress(0, False))
-    batch = (time.perf_counter() - t) / args.seeds / args.compare_steps
-    # a fused batch trains on one torch thread, with the kernel's helper thread on the second CPU
-    how = "one torch thread and the kernel's helper" if fused else f"{torch.get_num_threads()} threads"
-    print(f"  the same {args.seeds} seeds as one batch ({how}), {args.compare_steps} steps: "
-          f"{batch * 1e6:.0f} us per model-step, {flops / batch / 1e9 / peak:.0%} of peak "
-          f"(side by side is x{batch / (many / args.seeds / args.steps):.2f} faster)")
+    from grokkit.reference import train_reference   # here: step 5's subprocess may import an older grokkit
 
     ref_cfg = replace(cfg, steps=args.ref_steps)
+    train_reference(replace(ref_cfg, steps=5))
     t = time.perf_counter()
     train_reference(ref_cfg)
     ref = (time.perf_counter() - t) / args.ref_steps
-    print(f"straightforward torch.nn/autograd/AdamW: {ref * 1e6:.0f} us/step "
-          f"(50,000 steps would take {ref * 50_000:.0f} s)")
-    print(f"speed-up of the fast trainer: x{ref / (one / args.steps):.1f} (one run), "
-          f"x{ref / (many / args.seeds / args.steps):.1f} (per model in train_many)")
+    print(f"straightforward torch.nn + autograd + torch.optim.AdamW: {ref * 1e3:.1f} ms per step "
+          f"({ref * 50_000:.0f} s per 50,000 steps); the engine is {ref / (one / args.steps):.1f}x as fast")
 
-    if fused:
-        # kernel with its helper thread (two threads), kernel on one thread, pure-torch path
-        path_cfg = replace(cfg, steps=args.path_steps)
-        modes = {"kernel + helper": (True, args.threads), "kernel, one thread": (True, 1),
-                 "pure-torch path": (False, args.threads)}
-        per_step: dict[str, list[float]] = {m: [] for m in modes}
-        for _ in range(3):
-            for mode, (use_kernel, threads) in modes.items():
-                engine.USE_FUSED = use_kernel
-                torch.set_num_threads(threads)
-                t = time.perf_counter()
-                grokkit.train(path_cfg, progress=False)
-                per_step[mode].append((time.perf_counter() - t) / args.path_steps)
-        engine.USE_FUSED = True
-        torch.set_num_threads(args.threads)
-        best = {k: min(v) for k, v in per_step.items()}
-        print(f"one run, {args.path_steps} steps, alternating (us/step): " + "; ".join(
-            f"{m} {', '.join(f'{x * 1e6:.0f}' for x in v)}" for m, v in per_step.items()))
-        print(f"  best to best: the kernel on one thread x{best['pure-torch path'] / best['kernel, one thread']:.2f} "
-              f"faster than the pure-torch path; with its helper thread x"
-              f"{best['kernel, one thread'] / best['kernel + helper']:.2f} faster again")
-    end_peak = matmul_peak_gflops()
-    print(f"float32 matmul peak again at the end: {end_peak:.1f} GFLOP/s")
+    if args.kernel_checkout:
+        env = dict(os.environ, PYTHONPATH=os.path.abspath(args.kernel_checkout))
+        out = subprocess.run([sys.executable, __file__, "--one-run-only", "--steps", str(args.steps),
+                              "--threads", str(args.threads)], env=env, capture_output=True, text=True,
+                             cwd=os.path.abspath(args.kernel_checkout))
+        if out.returncode:
+            print(f"kernel checkout failed: {out.stderr.strip().splitlines()[-1:]}")
+        else:
+            kernel = float(out.stdout.split()[-1])
+            print(f"the C kernel ({args.kernel_checkout}), same run: {kernel:.1f} s; "
+                  f"readable engine / kernel = {one / kernel:.2f}")
 
 
 if __name__ == "__main__":
