@@ -175,10 +175,10 @@ def _stated_minutes(path: Path) -> int | None:
 
 
 def test_readme_has_a_binder_badge_opening_lab_on_the_first_notebook():
-    assert (
-        "https://mybinder.org/v2/gh/grokkit/grokkit/HEAD?urlpath=lab/tree/notebooks/00_start_here.ipynb"
-        in README
-    )
+    from grokkit.course.links import binder_url
+
+    assert binder_url("notebooks/00_start_here.ipynb").endswith("?urlpath=lab/tree/notebooks/00_start_here.ipynb")
+    assert f"]({binder_url('notebooks/00_start_here.ipynb')})" in README
 
 
 def test_start_here_links_the_same_notebooks_as_the_readme():
