@@ -1,4 +1,4 @@
-"""Command line for the course tooling: ``python -m grokkit.course {student,tag,lint,zh} ...``.
+"""Command line for the course tooling: ``python -m grokkit.course {student,tag,lint,links,zh} ...``.
 
 ``zh`` (build, status, export, import) is documented in :mod:`grokkit.course.zh_cli`.
 """
@@ -37,7 +37,27 @@ def _parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="list departures from the exercise format")
     sub.add_parser("zh", help="the Chinese edition: zh {build,status,export,import} (see zh --help)")
     lint.add_argument("paths", type=Path, nargs="+", help="notebooks or folders of notebooks")
+    links = sub.add_parser(
+        "links",
+        help="(re)write the Binder/Colab badges, the install cell and Homepage from grokkit/course/links.py",
+    )
+    links.add_argument("root", type=Path, nargs="?", default=Path("."), help="the repository root (default: .)")
+    links.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is out of step")
     return parser
+
+
+def _links(root: Path, check: bool) -> int:
+    """Run the links command: write (or with check, list) the files out of step with links.py."""
+    from grokkit.course import links
+
+    if check:
+        stale = links.out_of_step(root)
+        for path in stale:
+            print(f"out of step with grokkit/course/links.py: {path}")
+        return 1 if stale else 0
+    for path in links.write_links(root):
+        print(f"wrote {path}")
+    return 0
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -62,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             for path in written:
                 print(f"wrote {path}")
             return 0
+        if args.command == "links":
+            return _links(args.root, args.check)
         if args.command == "tag":
             changed = tag_notebooks(_expand(args.paths))
             print(f"tagged {changed} cell{'s' if changed != 1 else ''}")
@@ -76,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         if not problems:
             print("exercise format: ok")
         return 1 if problems else 0
-    except NotebookError as err:
+    except (NotebookError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,161 @@
+"""The course's repository address, in one place, and the launch links written from it.
+
+A fork changes REPOSITORY (and BRANCH) here once, then runs ``python -m grokkit.course links``,
+which (re)writes, idempotently:
+
+- README.md: the badge line under the title (Binder and Colab, opening notebook 00);
+- every notebook's first markdown cell: a badge line under the title (Colab and Binder for that
+  notebook, and absolute Colab links to the previous and next notebooks, since relative links
+  between notebooks do not work on Colab);
+- every notebook's first code cell (id ``install-grokkit``): installs grokkit from the
+  repository where it is missing (Colab, a fresh kernel), keeping the installed torch;
+- pyproject.toml's Homepage.
+
+``python -m grokkit.course links --check`` changes nothing and exits 1 when a file is out of step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+REPOSITORY = "grokkit/grokkit"
+BRANCH = "main"
+
+INSTALL_CELL_ID = "install-grokkit"
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+_BADGE_LINE = re.compile(r"^\[!\[(Open In Colab|Binder)\]")
+_HOMEPAGE = re.compile(r'^Homepage = ".*"$', flags=re.M)
+
+
+def github_url(path: str = "") -> str:
+    """The repository's page for `path` (a file relative to the repository root) on BRANCH."""
+    return f"https://github.com/{REPOSITORY}" + (f"/blob/{BRANCH}/{path}" if path else "")
+
+
+def binder_url(path: str) -> str:
+    """mybinder.org URL that opens JupyterLab on `path` (relative to the repository root)."""
+    return f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?urlpath=lab/tree/{path}"
+
+
+def colab_url(path: str) -> str:
+    """Colab URL that opens the notebook `path` (relative to the repository root) from GitHub."""
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{path}"
+
+
+def install_source() -> str:
+    """The first code cell of every notebook: install grokkit only where it cannot be imported."""
+    return (
+        "# On Colab (or any kernel without grokkit) this installs the course's package from GitHub;\n"
+        "# torch and the other packages already installed are kept. Elsewhere it does nothing.\n"
+        "try:\n"
+        "    import grokkit\n"
+        "except ImportError:\n"
+        f'    %pip install -q "grokkit @ git+https://github.com/{REPOSITORY}@{BRANCH}"'
+    )
+
+
+def readme_badges() -> str:
+    """README's badge line: Binder and Colab, both opening the first notebook."""
+    first = "notebooks/00_start_here.ipynb"
+    return f"[![Binder]({BINDER_BADGE})]({binder_url(first)}) [![Open In Colab]({COLAB_BADGE})]({colab_url(first)})"
+
+
+def notebook_badges(path: str, previous: str | None, following: str | None) -> str:
+    """A notebook's badge line: Colab and Binder for `path`, then Colab links to its neighbours."""
+    line = f"[![Open In Colab]({COLAB_BADGE})]({colab_url(path)}) [![Binder]({BINDER_BADGE})]({binder_url(path)})"
+    steps = []
+    if previous:
+        steps.append(f"[← {Path(previous).name[:2]}]({colab_url(previous)})")
+    if following:
+        steps.append(f"[{Path(following).name[:2]} →]({colab_url(following)})")
+    return line + (" · on Colab: " + " · ".join(steps) if steps else "")
+
+
+def _with_badge_line(text: str, badges: str, where: str) -> str:
+    """`text` with its badge line replaced by `badges`, or `badges` put after its first (title) line."""
+    lines = text.split("\n")
+    found = [i for i, line in enumerate(lines) if _BADGE_LINE.match(line)]
+    if found:
+        lines[found[0]] = badges
+        return "\n".join(lines)
+    if not lines or not lines[0].startswith("# "):
+        raise ValueError(f"{where}: the first line must be a '# ' title to put the badges under")
+    return "\n".join([lines[0], "", badges] + lines[1:])
+
+
+def _source_lines(text: str) -> list[str]:
+    """A cell source as nbformat stores it: lines that keep their newline."""
+    return text.splitlines(keepends=True)
+
+
+def _synced_notebook(nb: dict, path: str, previous: str | None, following: str | None) -> dict:
+    """The notebook with its badge line and install cell as this module writes them."""
+    cells = nb["cells"]
+    first_md = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown"), None)
+    if first_md is None:
+        raise ValueError(f"{path}: no markdown cell to put the badges in")
+    text = "".join(cells[first_md]["source"])
+    cells[first_md]["source"] = _source_lines(_with_badge_line(text, notebook_badges(path, previous, following), path))
+    install = [i for i, c in enumerate(cells) if c.get("id") == INSTALL_CELL_ID]
+    if install:
+        cell = cells.pop(install[0])
+        if install[0] < first_md:
+            first_md -= 1
+    else:
+        cell = {"cell_type": "code", "execution_count": None, "id": INSTALL_CELL_ID, "metadata": {}, "outputs": []}
+    cell["source"] = _source_lines(install_source())
+    cells.insert(first_md + 1, cell)
+    return nb
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder, then rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def expected_files(root: Path) -> dict[Path, str]:
+    """{file: the text it should have} for README.md, pyproject.toml and every notebooks/NN_*.ipynb under `root`."""
+    result: dict[Path, str] = {}
+    readme = root / "README.md"
+    result[readme] = _with_badge_line(readme.read_text(encoding="utf-8"), readme_badges(), "README.md")
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    if not _HOMEPAGE.search(text):
+        raise ValueError('pyproject.toml: no Homepage = "..." line under [project.urls]')
+    result[pyproject] = _HOMEPAGE.sub(f'Homepage = "{github_url()}"', text)
+    notebooks = sorted(p for p in (root / "notebooks").glob("*.ipynb") if re.match(r"\d\d_", p.name))
+    names = [f"notebooks/{p.name}" for p in notebooks]
+    for i, path in enumerate(notebooks):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        previous = names[i - 1] if i > 0 else None
+        following = names[i + 1] if i + 1 < len(names) else None
+        nb = _synced_notebook(nb, names[i], previous, following)
+        result[path] = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return result
+
+
+def out_of_step(root: Path) -> list[Path]:
+    """The files under `root` whose links or install cell differ from what this module writes."""
+    return [path for path, text in expected_files(root).items() if path.read_text(encoding="utf-8") != text]
+
+
+def write_links(root: Path) -> list[Path]:
+    """Rewrite the badges, install cells and Homepage under `root`; return the files that changed."""
+    changed = []
+    for path, text in expected_files(root).items():
+        if path.read_text(encoding="utf-8") != text:
+            _atomic_write(path, text)
+            changed.append(path)
+    return changed
