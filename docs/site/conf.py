@@ -9,23 +9,7 @@ from __future__ import annotations
 
 import html
 
-try:    # the one place that knows the repository, once it lands (issue 22)
-    from grokkit.course.links import BRANCH, REPOSITORY, binder_url, colab_url
-except ModuleNotFoundError as error:
-    if error.name not in ("grokkit.course.links", "grokkit", "grokkit.course"):
-        raise
-    # Until grokkit.course.links exists, the repository the launch links open is this
-    # constant (owner/name on GitHub). A fork changes it here, or better, in that module.
-    REPOSITORY = "grokkit/grokkit"
-    BRANCH = "main"
-
-    def binder_url(path: str) -> str:
-        """Binder (JupyterLab) on one file of the repository."""
-        return f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?urlpath=lab/tree/{path}"
-
-    def colab_url(path: str) -> str:
-        """Google Colab on one notebook of the repository."""
-        return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{path}"
+from grokkit.course.links import BRANCH, REPOSITORY, binder_url, colab_url  # the one place that names the repository
 
 project = "grokkit"
 author = "grokkit contributors"
