@@ -59,9 +59,13 @@ def install_source() -> str:
     )
 
 
-def readme_badges() -> str:
-    """README's badge line: Binder and Colab, both opening the first notebook."""
-    first = "notebooks/00_start_here.ipynb"
+# The first notebook each README opens (README.zh-CN.md: the Chinese learner's edition).
+README_FIRST = {"README.md": "notebooks/00_start_here.ipynb",
+                "README.zh-CN.md": "notebooks/zh/student/00_start_here.ipynb"}
+
+
+def readme_badges(first: str = README_FIRST["README.md"]) -> str:
+    """A README's badge line: Binder and Colab, both opening the notebook ``first``."""
     return f"[![Binder]({BINDER_BADGE})]({binder_url(first)}) [![Open In Colab]({COLAB_BADGE})]({colab_url(first)})"
 
 
@@ -126,10 +130,12 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def expected_files(root: Path) -> dict[Path, str]:
-    """{file: the text it should have} for README.md, pyproject.toml and every notebooks/NN_*.ipynb under `root`."""
+    """{file: the text it should have} for the READMEs, pyproject.toml and every notebooks/NN_*.ipynb under `root`."""
     result: dict[Path, str] = {}
-    readme = root / "README.md"
-    result[readme] = _with_badge_line(readme.read_text(encoding="utf-8"), readme_badges(), "README.md")
+    for name, first in README_FIRST.items():
+        readme = root / name
+        if readme.exists() or name == "README.md":
+            result[readme] = _with_badge_line(readme.read_text(encoding="utf-8"), readme_badges(first), name)
     pyproject = root / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
     if not _HOMEPAGE.search(text):
