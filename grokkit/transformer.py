@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from .configs import _check_common_training_fields, _check_positive_ints, _fail
-from .tasks import modadd_split
-from .run import schedule
 from .parallel import threads_to_use
+from .run import Run, schedule
+from .tasks import modadd_split
 
 TRANSFORMER_METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm")
 
@@ -112,30 +112,26 @@ def forward(params: dict[str, torch.Tensor], cfg: TransformerConfig, pairs: torc
     return resid @ params["W_U"]
 
 
-@dataclass
-class TransformerRun:
-    """A trained transformer: config, logged metrics, embedding snapshots, final parameters."""
+@dataclass(repr=False)
+class TransformerRun(Run):
+    """A trained transformer, as the :class:`grokkit.run.Run` record every figure reads.
 
-    config: TransformerConfig
-    steps: np.ndarray
-    metrics: dict[str, np.ndarray]
-    snapshot_steps: np.ndarray
-    embeddings: np.ndarray                 # (snapshots, p, d_model): the number tokens' rows of W_E
+    ``W_in`` holds the snapshots of the number tokens' embedding (rows 0..p-1 of W_E,
+    shape (snapshots, p, d_model)) and ``W_out`` those of the unembedding W_U
+    (snapshots, d_model, p); ``params`` are the final parameters.
+    """
+
     params: dict[str, np.ndarray] = field(default_factory=dict)
-    seconds: float = 0.0
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """The number tokens' embedding at every snapshot, (snapshots, p, d_model)."""
+        return self.W_in
 
     def __repr__(self) -> str:
         m = self.metrics
         return (f"TransformerRun(p={self.config.p}, seed={self.config.seed}, steps={self.config.steps}, "
                 f"final train_acc={m['train_acc'][-1]:.3f}, test_acc={m['test_acc'][-1]:.3f})")
-
-    def log_index(self, step: int) -> int:
-        """Index of the last logged step at or before ``step``."""
-        return max(int(np.searchsorted(self.steps, step, side="right")) - 1, 0)
-
-    def snapshot_index(self, step: int) -> int:
-        """Index of the last embedding snapshot at or before ``step``."""
-        return max(int(np.searchsorted(self.snapshot_steps, step, side="right")) - 1, 0)
 
 
 def train_transformer(cfg: TransformerConfig) -> TransformerRun:
@@ -153,11 +149,12 @@ def train_transformer(cfg: TransformerConfig) -> TransformerRun:
     log_steps, save_steps = schedule(cfg.steps, cfg.log_every), schedule(cfg.steps, cfg.save_every)
     log_at, save_at = set(log_steps.tolist()), set(save_steps.tolist())
     logs: dict[str, list[float]] = {k: [] for k in TRANSFORMER_METRICS}
-    embeddings = []
+    embeddings, unembeddings = [], []
     start = time.perf_counter()
     for step in range(cfg.steps + 1):
         if step in save_at:
             embeddings.append(params["W_E"][:cfg.p].detach().numpy().copy())
+            unembeddings.append(params["W_U"].detach().numpy().copy())
         logging = step in log_at
         logits = forward(params, cfg, train_x)
         loss = torch.nn.functional.cross_entropy(logits, train_y)
@@ -182,7 +179,7 @@ def train_transformer(cfg: TransformerConfig) -> TransformerRun:
         opt.step()
     return TransformerRun(
         config=cfg, steps=log_steps, metrics={k: np.asarray(v) for k, v in logs.items()},
-        snapshot_steps=save_steps, embeddings=np.stack(embeddings),
+        snapshot_steps=save_steps, snapshots={}, W_in=np.stack(embeddings), W_out=np.stack(unembeddings),
         params={k: v.detach().numpy().copy() for k, v in params.items()},
         seconds=time.perf_counter() - start,
     )

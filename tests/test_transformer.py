@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from grokkit.tasks import modadd_split
+import grokkit
 from grokkit.transformer import TransformerConfig, forward, held_out_accuracy, init_params, train_transformer
 
 SMALL = TransformerConfig(p=7, train_fraction=0.6, d_model=16, n_heads=2, d_mlp=16, lr=3e-2, weight_decay=0.1, steps=40,
@@ -89,3 +90,11 @@ def test_held_out_accuracy_agrees_with_the_log_and_the_embedding_can_be_replaced
 def test_a_wrong_config_type_is_refused():
     with pytest.raises(TypeError, match="TransformerConfig"):
         train_transformer(object())
+
+
+def test_the_transformer_run_is_the_run_record_everything_else_reads():
+    run = train_transformer(SMALL)
+    assert isinstance(run, grokkit.Run)
+    assert run.embeddings.shape == (len(run.snapshot_steps), SMALL.p, SMALL.d_model)
+    assert np.array_equal(run.weights_at(SMALL.steps)[0], run.params["W_E"][:SMALL.p])
+    assert "TransformerRun(" in repr(run)
