@@ -44,7 +44,7 @@ def _check_real(cfg: Any, name: str, allowed: str, ok: Callable[[float], bool]) 
     v = getattr(cfg, name)
     if (isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v)
             or not ok(float(v))):
-        _fail(type(cfg).__name__, name, v, f"a finite number {allowed} (not a bool or a string)")
+        _fail(type(cfg).__name__, name, v, f"{allowed} (a finite real number, not a bool or a string)")
     object.__setattr__(cfg, name, float(v))
 
 
@@ -52,14 +52,14 @@ def _check_int(cfg: Any, name: str, allowed: str, ok: Callable[[int], bool]) -> 
     """Refuse a value of ``name`` that is not an integer with ok(value); store it as an int."""
     v = getattr(cfg, name)
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not ok(int(v)):
-        _fail(type(cfg).__name__, name, v, f"an integer {allowed} (not a bool)")
+        _fail(type(cfg).__name__, name, v, f"{allowed} (not a bool)")
     object.__setattr__(cfg, name, int(v))
 
 
 def _check_positive_ints(cfg: Any, *names: str) -> None:
     """Raise ValueError naming the first of ``names`` whose value is not a positive integer (bools excluded)."""
     for name in names:
-        _check_int(cfg, name, ">= 1", lambda v: v >= 1)
+        _check_int(cfg, name, "a positive integer", lambda v: v >= 1)
 
 
 def _check_choice(cfg: Any, name: str, choices: tuple[str, ...]) -> None:
@@ -71,14 +71,14 @@ def _check_choice(cfg: Any, name: str, choices: tuple[str, ...]) -> None:
 
 def _check_common_training_fields(cfg: Any) -> None:
     """Check the fields every trainable config has (MLP and transformer): AdamW, Grokfast, schedule, seed."""
-    _check_real(cfg, "weight_decay", ">= 0", lambda v: v >= 0)
-    _check_real(cfg, "lr", "> 0", lambda v: v > 0)
+    _check_real(cfg, "weight_decay", "a number >= 0", lambda v: v >= 0)
+    _check_real(cfg, "lr", "a number > 0", lambda v: v > 0)
     for name in ("beta1", "beta2", "grokfast_alpha"):
         _check_real(cfg, name, "in [0, 1)", lambda v: 0.0 <= v < 1.0)
-    _check_real(cfg, "grokfast_lambda", ">= 0", lambda v: v >= 0)
+    _check_real(cfg, "grokfast_lambda", "a number >= 0", lambda v: v >= 0)
     _check_positive_ints(cfg, "steps", "log_every")
-    _check_int(cfg, "save_every", ">= 0 (0: no snapshots but the first and last)", lambda v: v >= 0)
-    _check_int(cfg, "seed", "in [0, 2**32)", lambda v: 0 <= v < SEED_LIMIT)
+    _check_int(cfg, "save_every", "an integer >= 0 (0: no snapshots but the first and last)", lambda v: v >= 0)
+    _check_int(cfg, "seed", "an integer >= 0 and < 2**32", lambda v: 0 <= v < SEED_LIMIT)
 
 
 def _n_scheduled(steps: int, every: int) -> int:
@@ -156,8 +156,8 @@ class _TrainingFields:
         _check_real(self, "dropout", "in [0, 1)", lambda v: 0.0 <= v < 1.0)
         _check_choice(self, "regularizer", REGULARIZERS)
         _check_common_training_fields(self)
-        _check_real(self, "eps", "> 0", lambda v: v > 0)
-        _check_real(self, "init_scale", "> 0", lambda v: v > 0)
+        _check_real(self, "eps", "a number > 0", lambda v: v > 0)
+        _check_real(self, "init_scale", "a number > 0", lambda v: v > 0)
         _check_choice(self, "loss", LOSSES)
         _check_choice(self, "dtype", DTYPES)
 
@@ -209,7 +209,7 @@ class ModAddConfig(_TrainingFields):
 
     def __post_init__(self) -> None:
         n = type(self).__name__
-        _check_int(self, "p", ">= 3", lambda v: v >= 3)
+        _check_int(self, "p", "an integer >= 3", lambda v: v >= 3)
         _check_real(self, "train_fraction", "in (0, 1), leaving pairs to test on", lambda v: 0.0 < v < 1.0)
         if not isinstance(self.symmetric, bool):
             _fail(n, "symmetric", self.symmetric, "True (pairs a <= b) or False (all pairs)")

@@ -67,7 +67,7 @@ class TransformerConfig:
 
     def __post_init__(self) -> None:
         n = type(self).__name__
-        _check_int(self, "p", ">= 3", lambda v: v >= 3)
+        _check_int(self, "p", "an integer >= 3", lambda v: v >= 3)
         _check_real(self, "train_fraction", "in (0, 1), leaving pairs to test on", lambda v: 0.0 < v < 1.0)
         _check_positive_ints(self, "d_model", "n_heads", "d_mlp")
         if self.d_model % self.n_heads:
