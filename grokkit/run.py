@@ -81,12 +81,14 @@ def _npy_header(f, where: str) -> tuple[tuple[int, ...], np.dtype]:
 
 
 def read_npz(path: Path, max_bytes: int = MAX_LOAD_BYTES,
-             expect: dict[str, tuple[tuple[int, ...], str]] | None = None) -> dict[str, np.ndarray]:
+             expect: dict[str, tuple[tuple[int, ...], str]] | None = None,
+             expect_from: str = "its config") -> dict[str, np.ndarray]:
     """The arrays of an npz file, with every header checked before any data is decompressed.
 
     Refused (BadFileError naming the file): not a zip of .npy members, object arrays, arrays
     that together would expand to more than ``max_bytes``, and, for the names in ``expect``
-    (name -> (shape, dtype kinds such as 'f' or 'iu')), another shape or kind. Never unpickles.
+    (name -> (shape, dtype kinds such as 'f' or 'iu'), said to come from ``expect_from``), another
+    shape or kind. Never unpickles.
     """
     try:
         with zipfile.ZipFile(path) as zf:
@@ -114,7 +116,7 @@ def read_npz(path: Path, max_bytes: int = MAX_LOAD_BYTES,
                     want, kinds = expect[key]
                     if tuple(shape) != tuple(want) or dtype.kind not in kinds:
                         raise BadFileError(f"{where} has shape {tuple(shape)} and dtype {dtype}; "
-                                           f"its config means shape {tuple(want)} of {_KIND_WORDS[kinds]}")
+                                           f"{expect_from} means shape {tuple(want)} of {_KIND_WORDS[kinds]}")
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except BadFileError:
@@ -322,7 +324,7 @@ class Run:
         except (ValueError, TypeError) as e:
             raise BadFileError(f"{js}: config: {e}") from e
         expect = expected_arrays(config)
-        data = read_npz(npz, max_bytes, expect)
+        data = read_npz(npz, max_bytes, expect, expect_from=f"the config in {js.name}")
         unknown = sorted(set(data) - set(expect))
         missing = sorted(set(expect) - set(data) - {k for k in expect if k.startswith("snapshot_")})
         if unknown or missing:
