@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Train a named config and save the Run as OUT.npz (arrays, no pickle) and "
                                    "OUT.json (config, status), written atomically.")
     t.add_argument("name", help=f"one of: {', '.join(NAMED_CONFIGS)}")
-    t.add_argument("--out", type=Path, required=True, help="path of the saved run, without suffix")
+    t.add_argument("--out", required=True, help="name of the saved run: writes OUT.npz and OUT.json (dots are kept)")
     t.add_argument("--seed", type=int, default=None, help="another seed than the config's own")
     t.add_argument("--device", default="cpu", help="where to train: cpu (default), cuda, cuda:N or mps")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -105,7 +105,7 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_writable_folder(out: Path, folder: Path) -> None:
+def _check_writable_folder(out: str, folder: Path) -> None:
     """Refuse, before training, a folder that is missing or where a file cannot be made (tried, not guessed)."""
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".grokkit-probe-", suffix=".tmp")

@@ -283,6 +283,8 @@ class ParityConfig(_TrainingFields):
         if self.k > self.n_bits:
             _fail(n, "k", self.k, f"at most n_bits = {self.n_bits}")
         self._check_training_fields()
+        if self.loss != "cross_entropy":  # one logit: StableMax needs a softmax over classes
+            _fail(n, "loss", self.loss, "'cross_entropy' for parity")
         _check_cost(self, _mlp_cost)
 
     @property

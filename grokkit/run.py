@@ -119,12 +119,10 @@ def read_npz(path: Path, max_bytes: int = MAX_LOAD_BYTES,
                                            f"{expect_from} means shape {tuple(want)} of {_KIND_WORDS[kinds]}")
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except BadFileError:
+    except (BadFileError, FileNotFoundError, PermissionError):
         raise
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, NotImplementedError, RuntimeError) as e:
-        raise BadFileError(f"{path}: not a readable npz file ({type(e).__name__}: {e})") from e
+    except Exception as e:  # noqa: BLE001 -- whatever the parsers raise (BadZipFile, zlib.error, ...) is a bad file
+        raise BadFileError(f"{path}: not a readable npz file ({type(e).__name__}: {' '.join(str(e).split())})") from e
 
 
 _KIND_WORDS = {"f": "floats", "iu": "integers"}
@@ -140,7 +138,7 @@ def _read_json(path: Path) -> dict:
     except (BadFileError, FileNotFoundError):
         raise
     except (ValueError, OSError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise BadFileError(f"{path}: not readable JSON ({type(e).__name__}: {e})") from e
+        raise BadFileError(f"{path}: not readable JSON ({type(e).__name__}: {' '.join(str(e).split())})") from e
     if not isinstance(meta, dict):
         raise BadFileError(f"{path}: holds a {type(meta).__name__}, not a JSON object")
     return meta
@@ -326,14 +324,14 @@ class Run:
         expect = expected_arrays(config)
         data = read_npz(npz, max_bytes, expect, expect_from=f"the config in {js.name}")
         unknown = sorted(set(data) - set(expect))
-        missing = sorted(set(expect) - set(data) - {k for k in expect if k.startswith("snapshot_")})
+        missing = sorted(set(expect) - set(data) - {f"snapshot_{k}" for k in _raw_shapes(config)})
         if unknown or missing:
             raise BadFileError(f"{npz}: " + (f"unknown arrays {unknown}" if unknown else f"missing arrays {missing}")
                                + f" for its config ({js.name})")
         run = cls(
             config=config, steps=data["steps"], snapshot_steps=data["snapshot_steps"],
             metrics={k: data[f"metric_{k}"] for k in METRICS},
-            snapshots={k[9:]: v for k, v in data.items() if k.startswith("snapshot_") and k != "snapshot_steps"},
+            snapshots={k: data[f"snapshot_{k}"] for k in _raw_shapes(config) if f"snapshot_{k}" in data},
             W_in=data["W_in"], W_out=data["W_out"], diverged=meta["diverged"],
             diverged_step=meta["diverged_step"], seconds=meta["seconds"], extra=meta.get("extra", {}),
         )

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from numpy.lib import format as np_format
 
 import grokkit
@@ -131,6 +134,10 @@ def _metric_missing(a):
     del a["metric_l2_norm"]
 
 
+def _snapshot_steps_missing(a):
+    del a["snapshot_steps"]
+
+
 def _unknown_array(a):
     a["weights_of_another_model"] = np.zeros(3)
 
@@ -169,7 +176,7 @@ def _seconds_as_a_string(m):
 
 INCONSISTENT_NPZ = [_short_metric, _steps_of_another_length, _steps_not_the_schedule, _win_wrong_shape,
                     _wout_wrong_shape, _raw_snapshot_wrong_shape, _fewer_snapshots_than_snapshot_steps,
-                    _metric_of_strings, _metric_missing, _unknown_array, _nan_loss_though_not_diverged,
+                    _metric_of_strings, _metric_missing, _snapshot_steps_missing, _unknown_array, _nan_loss_though_not_diverged,
                     _accuracy_above_one]
 INCONSISTENT_JSON = [_diverged_as_a_string, _config_p_disagrees_with_the_arrays, _config_steps_disagree_with_the_arrays,
                      _diverged_step_though_not_diverged, _diverged_at_a_step_never_logged, _seconds_as_a_string]
@@ -330,3 +337,105 @@ def test_read_npz_checks_expected_shapes_for_any_caller(tmp_path):
     assert set(read_npz(path, expect={"x": ((2, 3), "f")})) == {"x", "n"}
     with pytest.raises(BadFileError, match=r"a.npz: array 'n' has shape \(4,\) and dtype int64"):
         read_npz(path, expect={"n": ((5,), "iu")})
+
+
+# --------------------------------------------------------------------------- property-based: tampered files
+
+# At least 500 generated cases per run (CI included); GROKKIT_HYPOTHESIS_EXAMPLES asks for more.
+EXAMPLES = max(500, int(os.environ.get("GROKKIT_HYPOTHESIS_EXAMPLES", "500")))
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), st.text(max_size=6)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=6,
+)
+RANDOM_ARRAYS = hnp.arrays(
+    dtype=st.one_of(hnp.integer_dtypes(), hnp.floating_dtypes(), hnp.boolean_dtypes(), hnp.complex_number_dtypes(),
+                    hnp.unicode_string_dtypes(max_len=3)),
+    shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=12),
+)
+
+
+@st.composite
+def tamperings(draw):
+    """One change to a saved run's files: (which file, description, function from (npz bytes, meta) to both)."""
+    kind = draw(st.sampled_from(["json_value", "json_delete", "json_add", "json_bytes", "npz_array", "npz_element",
+                                 "npz_drop", "npz_bytes"]))
+    if kind.startswith("json_"):
+        in_config = draw(st.booleans())
+        keys = sorted(grokkit.configs.config_to_dict(grokkit.ModAddConfig()).keys()) if in_config else \
+            ["format", "config", "diverged", "diverged_step", "seconds", "extra"]
+        key = draw(st.sampled_from(keys) | st.text(min_size=1, max_size=6))
+        value = draw(JSON_VALUES)
+        cut = draw(st.integers(0, 2000))
+        junk = draw(st.binary(max_size=8))
+
+        def change(arrays, meta, text):
+            target = meta["config"] if in_config else meta
+            if kind == "json_value" or kind == "json_add":
+                target[key] = value
+            elif kind == "json_delete":
+                target.pop(key, None)
+            else:
+                return arrays, text[:cut] + junk + text[cut + len(junk):]
+            return arrays, None
+        return kind, change
+    names = ["steps", "snapshot_steps", "W_in", "W_out", "snapshot_embed", "snapshot_unembed", "snapshot_hidden",
+             "snapshot_out"] + [f"metric_{k}" for k in grokkit.run.METRICS]
+    name = draw(st.sampled_from(names) | st.text(st.characters(min_codepoint=97, max_codepoint=122), min_size=1,
+                                                max_size=6))
+    new = draw(RANDOM_ARRAYS)
+    index = draw(st.integers(0, 10**6))
+    element = draw(st.sampled_from([np.nan, np.inf, -1.0, 2.0, 1e30, 0.5, 7.0]))
+    at, flip = draw(st.floats(0, 1)), draw(st.integers(1, 255))
+
+    def change(arrays, meta, text):
+        if kind == "npz_array":
+            arrays[name] = new
+        elif kind == "npz_element" and name in arrays and arrays[name].size:
+            a = arrays[name].copy()
+            flat = a.reshape(-1)
+            if a.dtype.kind == "f":
+                flat[index % flat.size] = element
+            else:
+                flat[index % flat.size] = int(element) if np.isfinite(element) and abs(element) < 1e6 else 0
+            arrays[name] = a
+        elif kind == "npz_drop":
+            arrays.pop(name, None)
+        return arrays, None
+    return kind, change, at, flip
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=tamperings())
+def test_tampered_files_are_refused_naming_the_file_or_load_consistent(tiny_run, tmp_path_factory, case):
+    folder = tmp_path_factory.mktemp("tampered")
+    npz, js = tiny_run.save(folder / "run"), folder / "run.json"
+    kind, change = case[0], case[1]
+    arrays, meta, text = _arrays(npz), json.loads(js.read_text()), js.read_bytes()
+    arrays, new_text = change(arrays, meta, text)
+    if kind == "json_bytes":
+        js.write_bytes(new_text)
+    elif kind.startswith("json_"):
+        js.write_text(json.dumps(meta))
+    elif kind == "npz_bytes":
+        at, flip = case[2], case[3]
+        data = npz.read_bytes()
+        i = min(int(at * len(data)), len(data) - 1)
+        npz.write_bytes(data[:i] + bytes([data[i] ^ flip]) + data[i + 1:] if flip % 3 else data[:i])
+    else:
+        with open(npz, "wb") as f:
+            np.savez_compressed(f, **arrays)
+    try:
+        run = Run.load(npz)
+    except BadFileError as err:
+        message = str(err)
+        assert message.startswith((str(npz), str(js))), message
+        assert "\n" not in message
+        event(f"{kind}: refused")
+        return
+    event(f"{kind}: loaded")
+    assert run.W_in.shape[0] == run.W_out.shape[0] == len(run.snapshot_steps)
+    assert all(len(v) == len(run.steps) for v in run.metrics.values())
+    assert isinstance(run.diverged, bool)
+    Run.load(run.save(folder / "again.v2"))
