@@ -58,7 +58,8 @@ def file_pair(path: str | os.PathLike) -> tuple[Path, Path]:
             name = name[: -len(suffix)]
             break
     if name in ("", ".", ".."):
-        raise ValueError(f"path = {text!r} is not allowed: the file name is empty (a name such as runs/my_run is needed)")
+        raise ValueError(f"path = {text!r} is not allowed: the file name is empty "
+                         "(a name such as runs/my_run is needed)")
     if base.is_dir():
         raise ValueError(f"path = {text!r} is not allowed: it is a folder; name a file in it (e.g. {base / 'my_run'})")
     pair = (base.parent / (name + ".npz"), base.parent / (name + ".json"))

@@ -195,7 +195,8 @@ def test_the_estimate_names_what_it_refuses_and_accepts_the_course_configs():
 
 def test_parity_with_stablemax_is_refused_by_the_config_not_later_by_the_trainer():
     # Found by the property-based test below (ParityConfig(loss="stablemax") passed the config's checks).
-    with pytest.raises(ValueError, match="ParityConfig.loss = 'stablemax' is not allowed: loss must be 'cross_entropy'"):
+    message = "ParityConfig.loss = 'stablemax' is not allowed: loss must be 'cross_entropy'"
+    with pytest.raises(ValueError, match=message):
         ParityConfig(n_bits=1, k=1, n_train=1, n_test=1, hidden_size=1, steps=1, loss="stablemax")
 
 

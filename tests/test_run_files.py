@@ -176,8 +176,8 @@ def _seconds_as_a_string(m):
 
 INCONSISTENT_NPZ = [_short_metric, _steps_of_another_length, _steps_not_the_schedule, _win_wrong_shape,
                     _wout_wrong_shape, _raw_snapshot_wrong_shape, _fewer_snapshots_than_snapshot_steps,
-                    _metric_of_strings, _metric_missing, _snapshot_steps_missing, _unknown_array, _nan_loss_though_not_diverged,
-                    _accuracy_above_one]
+                    _metric_of_strings, _metric_missing, _snapshot_steps_missing, _unknown_array,
+                    _nan_loss_though_not_diverged, _accuracy_above_one]
 INCONSISTENT_JSON = [_diverged_as_a_string, _config_p_disagrees_with_the_arrays, _config_steps_disagree_with_the_arrays,
                      _diverged_step_though_not_diverged, _diverged_at_a_step_never_logged, _seconds_as_a_string]
 
@@ -317,8 +317,8 @@ def test_a_400_kb_npz_expanding_to_400_mb_is_refused_before_decompressing(tiny_r
     finally:
         tracemalloc.stop()
     assert peak < 5 * 2**20, peak
-    with pytest.raises(BadFileError, match=r"array 'steps' has shape \(52428800,\) and dtype float64; the config in run.json "
-                                           r"means shape \(5,\) of integers"):
+    with pytest.raises(BadFileError, match=r"array 'steps' has shape \(52428800,\) and dtype float64; "
+                                           r"the config in run.json means shape \(5,\) of integers"):
         Run.load(npz)
 
 
