@@ -209,6 +209,16 @@ def test_a_diverged_run_loads_with_its_nan_metrics(tiny_run_files):
     assert run.diverged is True and run.diverged_step == 10 and np.isnan(run.metrics["train_loss"][-1])
 
 
+def test_a_run_that_really_diverged_saves_and_loads(tmp_path):
+    cfg = grokkit.ModAddConfig(p=11, embed_size=4, hidden_size=4, steps=20, log_every=5, save_every=10, lr=1e4,
+                               init_scale=50.0, activation="square")
+    run = grokkit.train(cfg, progress=False)
+    assert run.diverged
+    back = Run.load(run.save(tmp_path / "diverged"))
+    assert back.diverged and back.diverged_step == run.diverged_step
+    assert np.array_equal(back.metrics["train_loss"], run.metrics["train_loss"], equal_nan=True)
+
+
 # --------------------------------------------------------------------------- parse errors
 
 
@@ -412,7 +422,8 @@ def test_tampered_files_are_refused_naming_the_file_or_load_consistent(tiny_run,
     folder = tmp_path_factory.mktemp("tampered")
     npz, js = tiny_run.save(folder / "run"), folder / "run.json"
     kind, change = case[0], case[1]
-    arrays, meta, text = _arrays(npz), json.loads(js.read_text()), js.read_bytes()
+    arrays, text = _arrays(npz), js.read_bytes()
+    meta = json.loads(text)
     arrays, new_text = change(arrays, meta, text)
     if kind == "json_bytes":
         js.write_bytes(new_text)
