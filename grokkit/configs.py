@@ -101,7 +101,9 @@ def _readable_seconds(work: int) -> str:
     for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
         if s >= size:
             q = s // size
-            return f"about {q:,} {unit if q > 1 else unit[:-1]}" if q < 10**6 else f"about 10^{len(str(q)) - 1} {unit}"
+            if q >= 10**6:
+                return f"about 10^{len(str(q)) - 1} {unit}"
+            return f"about {q:,} {unit if q > 1 else unit[:-1]}"
     return f"about {s} seconds"
 
 
