@@ -12,12 +12,18 @@ Measures, in one process and with the same torch thread count throughout:
      step of a cell to (fixed cost + FLOPs / rate), summed over the 25 cells x 20,000 steps;
   4. the same for the modular-addition seed sweep (batches of --seed-batch models);
   5. with --kernels, the individual products of the largest parity cell, and the cheaper
-     equivalents the engine could use (what would make the grid faster).
+     equivalents the engine could use (what would make the grid faster);
+  6. with --scaling (alone), the parity grid's speed-up with 1, 2 and (simulated) 8 and 32
+     workers: predicted from the batches' arithmetic and the scheduler's order, measured for
+     1 and 2 worker processes on a short version of the whole grid (--scaling-steps), and
+     simulated for 8 and 32 from the times measured per model; with a CUDA device, also
+     models per second on the GPU.
 
 The machine is shared: other processes' load lowers every figure, including the peak.
 
 Usage: python benchmarks/sweep_speed.py [--steps 300] [--cells 16x750,64x1250,258x1750]
        [--chunks 1] [--threads 1] [--seed-batch 5] [--kernels]
+       python benchmarks/sweep_speed.py --scaling [--scaling-steps 100]
 """
 
 from __future__ import annotations
@@ -139,6 +145,68 @@ def kernels(H: int = 258, N: int = 1750, M: int = 45, repeats: int = 10) -> None
           f"{t(lambda: torch.bmm(Xs, Ws)):8.2f}")
 
 
+def makespan(times: list[float], workers: int) -> float:
+    """Time to run tasks of these durations, in this order, each on the first free of ``workers``."""
+    free = [0.0] * workers
+    for t in times:
+        i = min(range(workers), key=free.__getitem__)
+        free[i] += t
+    return max(free)
+
+
+def predicted_speedup(grid: sweep.Grid, workers: int, model_time=None) -> float:
+    """Speed-up of ``workers`` over one worker for the grid's batches in the scheduler's order.
+
+    model_time(row) is a run's cost (default: its training FLOPs).
+    """
+    cost = model_time or (lambda r: sweep.training_flops(grid.config(r)))
+    per_row = [cost(r) for r in range(grid.n_runs)]
+    times = [sum(per_row[r] for r in b) for b in grid.batches(range(grid.n_runs), workers=workers)]
+    return sum(times) / makespan(times, workers)
+
+
+def scaling(steps: int) -> None:
+    """Print the parity grid's predicted, measured and simulated speed-up for 1, 2, 8 and 32 workers."""
+    full = sweep.get_grid("parity_grid")
+    grid = dataclasses.replace(full, name="parity_scaling", base=dataclasses.replace(
+        full.base, steps=steps, log_every=min(full.base.log_every, steps)))
+    model_s: dict[int, float] = {}
+    wall: dict[int, float] = {}
+    for jobs in (1, 2):
+        last = [time.perf_counter()]
+
+        def on_batch(res: sweep.SweepResults, rows: list[int]) -> None:
+            now = time.perf_counter()
+            if jobs == 1:
+                for r in rows:
+                    model_s[r] = (now - last[0]) / len(rows)
+            last[0] = now
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            sweep.run_sweep(grid, Path(tmp) / "s", progress=False, jobs=jobs, threads=1, on_batch=on_batch)
+            wall[jobs] = time.perf_counter() - t
+    print(f"\nparity grid scaling ({grid.n_runs} runs of {steps} steps; 1 torch thread per worker; "
+          f"{os.cpu_count()} CPUs, shared with other work):")
+    print(f"  {'workers':>7}{'batches':>9}{'predicted':>11}{'measured':>10}{'simulated':>11}")
+    for w in (1, 2, 8, 32):
+        pred = predicted_speedup(grid, w)
+        sim = predicted_speedup(grid, w, model_s.__getitem__)
+        meas = f"{wall[1] / wall[w]:>10.2f}" if w in wall else f"{'':>10}"
+        print(f"  {w:>7}{len(grid.batches(range(grid.n_runs), workers=w)):>9}{pred:>11.2f}{meas}{sim:>11.2f}")
+    print(f"  (one worker: {wall[1]:.1f} s; two: {wall[2]:.1f} s. 'simulated' schedules the batches with the time "
+          "measured per model in the one-worker run)")
+    if torch.cuda.is_available():
+        chunk = sweep.gpu_call_size(grid)
+        cells = dataclasses.replace(grid, train_chunk=chunk)
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            sweep.run_sweep(cells, Path(tmp) / "g", device="cuda", progress=False)
+            dt = time.perf_counter() - t
+        print(f"  GPU ({torch.cuda.get_device_name()}): {grid.n_runs / dt:.1f} models/s of {steps} steps "
+              f"({grid.n_runs * steps / dt:.0f} model-steps/s), {chunk} models per call; CPU, one worker: "
+              f"{grid.n_runs / wall[1]:.1f} models/s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=300, help="steps per sampled cell (default 300)")
@@ -150,7 +218,14 @@ def main() -> None:
     ap.add_argument("--seed-batch", type=int, default=5, help="models per batch of the seed sweep (0: skip)")
     ap.add_argument("--seed-steps", type=int, default=200)
     ap.add_argument("--kernels", action="store_true", help="time the largest cell's products (slow)")
+    ap.add_argument("--scaling", action="store_true", help="only the speed-up table for 1, 2, 8, 32 workers")
+    ap.add_argument("--scaling-steps", type=int, default=100, help="steps per run in --scaling (default 100)")
     args = ap.parse_args()
+    if args.scaling:
+        torch.set_num_threads(1)
+        sweep.tune_allocator()
+        scaling(args.scaling_steps)
+        return
     torch.set_num_threads(args.threads)
     sweep.tune_allocator()
     grid = sweep.get_grid("parity_grid")

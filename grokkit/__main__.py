@@ -1,8 +1,9 @@
 """Command line: ``grokkit`` (or ``python -m grokkit``) ``sweep|summary|train ...``, ``grokkit --version``.
 
 Sub-commands:
-  sweep NAME      train a named sweep (resumes an interrupted one in the same --out)
-  sweep --list    list the named sweeps with their size and cost
+  sweep NAME      train a named sweep (resumes an interrupted one in the same --out); also
+                  --grid FILE.toml, --dask ADDRESS, --shard I/N, `sweep merge`, `sweep --list`
+                  (grokkit/sweep/cli.py)
   summary NAME    compare results (shipped, or --out PATH) with the explorable's numbers
   train NAME      train one of the explorable's named configs and save the Run (--out PATH, --device D)
 """
@@ -14,13 +15,13 @@ import dataclasses
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from . import __version__
 from . import configs as _configs
 from . import sweep as _sweep
 from .run import file_pair
+from .sweep import cli as _sweep_cli
 
 NAMED_CONFIGS = {name: getattr(_configs, name) for name in
                  ("PAIR_MODADD", "PAIR_FIVE_NEURON", "PAIR_PARITY", "REVERSE_GROKKING", "GEN_MEM_GEN")}
@@ -41,35 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"grokkit {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("sweep", help="train a named sweep, resumably",
-                       description="Train a named sweep in batches, saving OUT.npz/OUT.json after each batch. "
-                                   "Running the same command again continues an interrupted sweep.")
-    s.add_argument("name", nargs="?", help=f"one of: {', '.join(sorted(_sweep.SWEEPS))}")
-    s.add_argument("--list", action="store_true", help="list the named sweeps and exit")
-    s.add_argument("--out", type=Path, default=None,
-                   help="results path without suffix (default: runs/sweeps/NAME; the shipped files are "
-                        "grokkit/data/NAME)")
-    s.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to train (default cpu)")
-    s.add_argument("--seeds", type=int, default=None, metavar="N",
-                   help="number of seeds (default: the sweep's own; 9 for parity_grid, 450 for modadd_seeds)")
-    s.add_argument("--jobs", type=int, default=1, metavar="J",
-                   help="train J batches at once in worker processes (default 1)")
-    s.add_argument("--threads", type=int, default=1, metavar="T",
-                   help="torch threads per process (default 1: on a busy machine more threads spin and "
-                        "slow everything down)")
-    s.add_argument("--max-batches", type=int, default=None, metavar="K", help="stop after K batches")
-    s.add_argument("--chunk", type=int, default=None, metavar="C",
-                   help="train a batch C models per train_many call (default: the sweep's own; 1 for parity_grid)")
-    s.add_argument("--batch-size", type=int, default=None, metavar="B",
-                   help="at most B models per train_many batch (default: the sweep's own; smaller batches "
-                        "save more often, at some cost in speed)")
-    s.add_argument("--quiet", action="store_true", help="no progress bars")
-
-    m = sub.add_parser("summary", help="compare a sweep's results with the explorable's published numbers")
-    m.add_argument("name", help="a named sweep (its shipped results) or, with --out, the sweep of that file")
-    m.add_argument("--out", type=Path, default=None, help="results path to read instead of the shipped file")
-    m.add_argument("--min-loss", type=float, default=_sweep.analysis.DEFAULT_MIN_LOSS)
-    m.add_argument("--max-ratio", type=float, default=_sweep.analysis.DEFAULT_MAX_RATIO)
+    _sweep_cli.add_parsers(sub)
 
     t = sub.add_parser("train", help="train one of the explorable's named configs and save the run",
                        description="Train a named config and save the Run as OUT.npz (arrays, no pickle) and "
@@ -136,76 +109,21 @@ def _check_device(name: str) -> None:
         raise _sweep.SweepError(f"--device {name!r} is not allowed: cpu, cuda, cuda:N or mps")
 
 
-def _list() -> str:
-    """One line per named sweep: runs, batches, arithmetic, and whether results ship."""
-    lines = []
-    for name in sorted(_sweep.SWEEPS):
-        g = _sweep.get_grid(name)
-        flops = sum(_sweep.training_flops(g.config(r)) for r in range(g.n_runs))
-        shipped = _sweep.shipped_path(name)
-        state = "not shipped"
-        if shipped.exists():
-            res = _sweep.SweepResults.load(shipped)
-            state = f"shipped: {res.n_done}/{res.n_runs} runs"
-        lines.append(f"{name:<13} {g.n_runs:>5} runs ({g.n_combos} settings x {g.n_seeds} seeds), "
-                     f"{len(g.batches(range(g.n_runs))):>3} batches, {flops / 1e12:8.2f} TFLOP; {state}")
-        if g.description:
-            lines.append(f"{'':<14}{g.description}")
-    return "\n".join(lines)
-
-
-def _log_batch(t0: float):
-    """A per-batch callback printing one line (for --quiet runs whose output goes to a log file)."""
-    def log(res: _sweep.SweepResults, rows: list[int]) -> None:
-        c = {f: v for f, v in res.grid.combo(rows[0]).items() if f in res.grid.batch_by}
-        print(f"{time.strftime('%H:%M:%S')} saved {len(rows)} runs {c or ''} -> {res.n_done}/{res.n_runs} done "
-              f"({time.time() - t0:.0f} s)", flush=True)
-    return log
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for bad input)."""
     args = _parser().parse_args(argv)
+    if args.command in ("sweep", "summary"):
+        return _sweep_cli.run(args)
     try:
-        if args.command == "sweep":
-            if args.list:
-                print(_list())
-                return 0
-            if not args.name:
-                raise _sweep.SweepError(f"name a sweep: one of {', '.join(sorted(_sweep.SWEEPS))} (or --list)")
-            grid = _sweep.get_grid(args.name)
-            out = args.out if args.out is not None else Path("runs") / "sweeps" / args.name
-            if args.seeds is not None and args.seeds < 1:
-                raise _sweep.SweepError(f"--seeds {args.seeds} is not allowed: a positive integer")
-            if args.batch_size is not None:
-                if args.batch_size < 1:
-                    raise _sweep.SweepError(f"--batch-size {args.batch_size} is not allowed: a positive integer")
-                grid = dataclasses.replace(grid, max_batch=args.batch_size)
-            if args.chunk is not None:
-                if args.chunk < 1:
-                    raise _sweep.SweepError(f"--chunk {args.chunk} is not allowed: a positive integer")
-                grid = dataclasses.replace(grid, train_chunk=args.chunk)
-            if args.threads < 1:
-                raise _sweep.SweepError(f"--threads {args.threads} is not allowed: a positive integer")
-            _sweep.tune_allocator()
-            res = _sweep.run_sweep(grid, out, device=args.device, n_seeds=args.seeds, progress=not args.quiet,
-                                   jobs=args.jobs, threads=args.threads, max_batches=args.max_batches,
-                                   on_batch=_log_batch(time.time()) if args.quiet else None)
-            print(f"{res.path}: {res.n_done}/{res.n_runs} runs done" + ("" if res.complete else " (partial)"))
-            return 0
         if args.command == "train":
             return _train(args)
-        if args.command == "summary":
-            res = _sweep.load(args.out if args.out is not None else args.name)
-            print(_sweep.summary(res, args.min_loss, args.max_ratio))
-            return 0
     except (_sweep.SweepError, ValueError, OSError) as e:
         # Bad input or an unreadable/unwritable path: one line naming it, no traceback.
         message = str(e) if not isinstance(e, OSError) or not e.filename else f"{e.filename}: {e.strerror}"
         print(f"error: {' '.join(message.split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished batches are saved; run the same command to continue", file=sys.stderr)
+        print("interrupted: the run was not saved", file=sys.stderr)
         return 130
     return 2
 

@@ -50,15 +50,33 @@ def loss_stats(train_loss: np.ndarray, test_loss: np.ndarray) -> LossStats:
     )
 
 
+def classify_arrays(min_train_loss: np.ndarray, min_test_loss: np.ndarray, test_train_ratio: np.ndarray, /,
+                    min_loss: float = DEFAULT_MIN_LOSS, max_ratio: float = DEFAULT_MAX_RATIO,
+                    diverged: np.ndarray | None = None) -> np.ndarray:
+    """The explorable's class of many runs at once: 'fail', 'memorize', 'generalize' or 'grok'.
+
+    The three arrays (one shape, any shape) are per-run statistics on the article's loss
+    scale, as :func:`loss_stats` computes them: the smallest train loss, the smallest test
+    loss, and max(test loss / train loss). Rules, in order: train loss never below
+    ``min_loss``: fail; test loss never below it: memorize; ratio below ``max_ratio``:
+    generalize; otherwise grok. Runs marked in ``diverged`` fail; runs whose
+    min_train_loss is NaN (not run yet) get ''. Returns a str array of that shape.
+    """
+    tr, te, ra = (np.asarray(a, float) for a in (min_train_loss, min_test_loss, test_train_ratio))
+    if not tr.shape == te.shape == ra.shape:
+        raise ValueError(f"min_train_loss, min_test_loss and test_train_ratio must share one shape; "
+                         f"got {tr.shape}, {te.shape} and {ra.shape}")
+    out = np.select([tr > min_loss, te > min_loss, ra < max_ratio],
+                    ["fail", "memorize", "generalize"], "grok").astype("<U10")
+    if diverged is not None:
+        out[np.asarray(diverged, bool)] = "fail"
+    out[np.isnan(tr)] = ""
+    return out
+
+
 def classify_stats(stats: LossStats, min_loss: float = DEFAULT_MIN_LOSS, max_ratio: float = DEFAULT_MAX_RATIO) -> str:
-    """The explorable's class: fail, memorize, generalize (quickly) or grok."""
-    if stats.min_train_loss > min_loss:
-        return "fail"
-    if stats.min_test_loss > min_loss:
-        return "memorize"
-    if stats.max_ratio < max_ratio:
-        return "generalize"
-    return "grok"
+    """The explorable's class of one run: fail, memorize, generalize (quickly) or grok (see :func:`classify_arrays`)."""
+    return str(classify_arrays(stats.min_train_loss, stats.min_test_loss, stats.max_ratio, min_loss, max_ratio)[()])
 
 
 def classify_losses(train_loss: np.ndarray, test_loss: np.ndarray, min_loss: float = DEFAULT_MIN_LOSS,
@@ -187,7 +205,8 @@ def progress_measures(run, freqs: list[int] | None = None) -> dict[str, np.ndarr
 
 __all__ = [
     "CLASSES", "CLASS_LABELS", "CLASS_COLORS", "DEFAULT_MIN_LOSS", "DEFAULT_MAX_RATIO", "LossStats",
-    "loss_stats", "classify_stats", "classify_losses", "classify_run", "first_crossing", "classify_liu",
+    "loss_stats", "classify_arrays", "classify_stats", "classify_losses", "classify_run", "first_crossing",
+    "classify_liu",
     "all_pairs_logits", "sum_directions", "restricted_and_excluded_logits", "restricted_loss",
     "excluded_loss", "progress_measures",
 ]

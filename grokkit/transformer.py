@@ -25,7 +25,7 @@ from .configs import (
 )
 from .tasks import modadd_split
 from .run import schedule
-from .training import _limit_threads
+from .parallel import threads_to_use
 
 TRANSFORMER_METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm")
 
@@ -163,7 +163,7 @@ def train_transformer(cfg: TransformerConfig) -> TransformerRun:
     """Train one transformer full-batch with AdamW (plus the Grokfast filter if its lambda > 0)."""
     if not isinstance(cfg, TransformerConfig):
         raise TypeError(f"cfg must be a TransformerConfig, not {type(cfg).__name__}")
-    _limit_threads()
+    threads_to_use()
     split = modadd_split(cfg.p, cfg.train_fraction, symmetric=False, seed=cfg.seed)
     train_x, train_y = torch.as_tensor(split.train_x), torch.as_tensor(split.train_y)
     test_x, test_y = torch.as_tensor(split.test_x), torch.as_tensor(split.test_y)

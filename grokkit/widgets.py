@@ -248,8 +248,8 @@ class SweepExplorer(Explorer):
 
     def classes(self) -> np.ndarray:
         """Every run's class under the current thresholds."""
-        return plots.classify_grid(*self.stats, min_loss=self.min_loss.value,
-                                   max_ratio_threshold=self.max_ratio.value, diverged=self.diverged)
+        return analysis.classify_arrays(*self.stats, min_loss=self.min_loss.value, max_ratio=self.max_ratio.value,
+                                        diverged=self.diverged)
 
     def _draw(self) -> None:
         classes = self.classes()
@@ -303,12 +303,12 @@ def sweep_explorer(min_train_loss: np.ndarray, min_test_loss: np.ndarray, max_ra
             raise ValueError(f"train_loss and test_loss must have shape {want}; got {tr.shape} and {te.shape}")
         curves = (np.asarray(steps), tr, te)
     if _static(static):
-        fig = plots.sweep_grid(plots.classify_grid(*stats, diverged=diverged), *axes)
+        fig = plots.sweep_grid(analysis.classify_arrays(*stats, diverged=diverged), *axes)
         levels = [10.0 ** e for e in range(-8, 1)]
 
         def frame(level: float) -> None:
             """The grid at one min-loss threshold."""
-            plots.sweep_grid(plots.classify_grid(*stats, min_loss=level, diverged=diverged), *axes, fig=fig)
+            plots.sweep_grid(analysis.classify_arrays(*stats, min_loss=level, diverged=diverged), *axes, fig=fig)
             fig.suptitle(f"min loss threshold {level:.0e}")
 
         return plots.animation_html(fig, frame, levels, interval=600)

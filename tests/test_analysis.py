@@ -24,6 +24,39 @@ def test_explorable_classes(train, test, expected):
     assert analysis.classify_losses(train, test) == expected
 
 
+def test_classify_arrays_applies_the_rules_in_order_to_every_run():
+    # (min train loss, min test loss, max test/train ratio) -> class under the defaults (1e-5, 5e4)
+    cases = [((1e-3, 1e-7, 1e9), "fail"),          # train loss too high wins over everything else
+             ((1e-7, 1e-3, 1e9), "memorize"),
+             ((1e-7, 1e-7, 10.0), "generalize"),
+             ((1e-7, 1e-7, 1e6), "grok"),
+             ((1e-5, 1e-5, 5e4), "grok")]         # exactly at the thresholds: below neither
+    stats = np.array([c for c, _ in cases]).T.reshape(3, 5, 1)
+    got = analysis.classify_arrays(*stats)
+    assert got.shape == (5, 1)
+    assert list(got.ravel()) == [want for _, want in cases]
+    assert [analysis.classify_stats(analysis.LossStats(*c)) for c, _ in cases] == [want for _, want in cases]
+    assert list(analysis.classify_arrays(*stats, min_loss=1e-8).ravel()) == ["fail"] * 5
+    assert list(analysis.classify_arrays(*stats, max_ratio=1e10).ravel()) == [
+        "fail", "memorize", "generalize", "generalize", "generalize"]
+
+
+def test_classify_arrays_marks_diverged_runs_failed_and_runs_not_done_empty():
+    tr, te, ra = np.array([1e-7, 1e-7, np.nan]), np.array([1e-7, 1e-7, np.nan]), np.array([1e6, 1e6, np.nan])
+    assert list(analysis.classify_arrays(tr, te, ra, diverged=[False, True, False])) == ["grok", "fail", ""]
+    with pytest.raises(ValueError, match="one shape"):
+        analysis.classify_arrays(tr, te, ra[:2])
+
+
+def test_classify_losses_and_classify_arrays_give_one_answer_for_the_same_curves():
+    curves = [(_curve(0.3, 1e-3, 500), _curve(0.3, 0.5, 500)), (_curve(0.3, 1e-7, 500), _curve(0.3, 1e-2, 500)),
+              (_curve(0.3, 1e-7, 500), _curve(0.3, 1e-7, 600)), (_curve(0.3, 1e-7, 500), _curve(0.3, 1e-7, 9000))]
+    stats = [analysis.loss_stats(tr, te) for tr, te in curves]
+    arrays = [np.array([getattr(s, f) for s in stats]) for f in ("min_train_loss", "min_test_loss", "max_ratio")]
+    assert list(analysis.classify_arrays(*arrays)) == [analysis.classify_losses(tr, te) for tr, te in curves] == [
+        "fail", "memorize", "generalize", "grok"]
+
+
 def test_thresholds_move_the_class_boundaries():
     train, test = _curve(0.3, 1e-7, 500), _curve(0.3, 1e-7, 9000)
     assert analysis.classify_losses(train, test, max_ratio=1e12) == "generalize"
@@ -64,7 +97,9 @@ def test_restricted_loss_is_low_and_excluded_loss_high_for_a_fourier_solution():
     assert fourier.key_frequencies(W_in) == [3, 7]
     p = 23
     pairs = np.array([(a, b) for a in range(p) for b in range(p)])
-    full = analysis._ce(analysis.all_pairs_logits(W_in, W_out, "square").reshape(p * p, p), pairs.sum(1) % p)
+    logits = analysis.all_pairs_logits(W_in, W_out, "square").reshape(p * p, p)
+    z = logits - logits.max(-1, keepdims=True)
+    full = float(-(z - np.log(np.exp(z).sum(-1, keepdims=True)))[np.arange(p * p), pairs.sum(1) % p].mean())
     restricted = analysis.restricted_loss(W_in, W_out, [3, 7], "square")
     excluded = analysis.excluded_loss(W_in, W_out, [3, 7], pairs, "square")
     assert restricted <= full + 1e-6

@@ -30,6 +30,7 @@ LEARNER_PINS = {
     "ipywidgets": "8.1.9",
     "jupyterlab": "4.6.6",
     "tqdm": "4.70.1",
+    "filelock": "4.3.2",
 }
 DEV_PINS = {"pytest": "9.2.0", "nbval": "0.11.0", "pytest-timeout": "2.4.0", "playwright": "1.65.2"}
 

@@ -346,17 +346,6 @@ def test_parity_figures_refuse_a_modadd_run(mod):
 AXES = ([0.01, 0.03, 0.1, 0.3, 1.0], [16, 32, 64, 128, 258], [750, 1000, 1250, 1500, 1750])
 
 
-def test_classify_grid_agrees_with_analysis():
-    rng = np.random.default_rng(0)
-    tr, te, ra = 10 ** rng.uniform(-9, 0, (3, 200))
-    ra = ra * 1e8
-    for min_loss, max_ratio in [(1e-5, 5e4), (1e-3, 10.0), (1e-8, 1e8)]:
-        got = plots.classify_grid(tr, te, ra, min_loss, max_ratio)
-        want = [analysis.classify_stats(analysis.LossStats(*v), min_loss, max_ratio) for v in zip(tr, te, ra)]
-        assert list(got) == want
-    assert set(plots.classify_grid(tr, te, ra)) == set(analysis.CLASSES)
-
-
 def test_sweep_grid_panels_dots_and_legend():
     rng = np.random.default_rng(1)
     classes = rng.choice(analysis.CLASSES, size=(5, 5, 5, 9))
@@ -422,6 +411,29 @@ def test_loss_grid_and_seed_grid_small_multiples(mod):
     steps = np.arange(10)
     fig = plots.loss_grid(steps, np.ones((60, 10)), np.ones((60, 10)), max_panels=12, ncols=6)
     assert sum(ax.get_visible() for ax in fig.axes) == 12 and "of 60" in fig.get_suptitle()
+
+
+def test_seed_grid_titles_do_not_overlap_when_runs_list_many_frequencies(mod):
+    p = mod.config.p
+    x = np.arange(p)[:, None]
+    ks = np.repeat(np.arange(1, p // 2 + 1), 2)               # every frequency 1..11, two neurons each
+    W_in = 20 * np.cos(2 * np.pi * ks[None, :] * x / p + np.arange(len(ks)))
+    many = replace(mod, W_in=np.broadcast_to(W_in, (len(mod.snapshot_steps), *W_in.shape)))
+    want = plots.freqs_title(W_in)
+    assert want == "Freqs: " + ", ".join(str(k) for k in range(1, p // 2 + 1))
+    fig = plots.seed_grid([many, mod, many, many, many, mod], ncols=3)
+    fig.canvas.draw()
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert axes[0].get_title().replace("\n", " ") == want           # every frequency is still named
+    titles = [ax.title.get_window_extent() for ax in axes]
+    others = [ax.get_window_extent() for ax in axes] + [leg.get_window_extent() for leg in fig.legends]
+    for i, box in enumerate(titles):
+        assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
+        for j, other in enumerate(titles):
+            assert j == i or not box.overlaps(other), f"the titles of panels {i} and {j} overlap"
+        for k, other in enumerate(others):
+            what = f"panel {k}" if k < len(axes) else "the legend"
+            assert k == i or not box.overlaps(other), f"panel {i}'s title overlaps {what}"
 
 
 def test_class_bars_stack_counts():
@@ -562,11 +574,6 @@ def test_sweep_grid_shows_runs_not_done_as_empty_circles():
     face = dots.get_facecolors()
     assert (face[:4, 3] == 0).all() and (face[4:, 3] == 1).all()
     assert fig.legends[0].get_texts()[3].get_text().endswith(f": {5 * 5 * 5 * 9 - 4}")
-
-
-def test_classify_grid_marks_diverged_and_missing_runs():
-    tr, te, ra = np.array([1e-7, 1e-7, np.nan]), np.array([1e-7, 1e-7, np.nan]), np.array([1e6, 1e6, np.nan])
-    assert list(plots.classify_grid(tr, te, ra, diverged=[False, True, False])) == ["grok", "fail", ""]
 
 
 def _pixels(png: bytes) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Training: the fast trainer equals the straightforward one, batching changes nothing, runs save as plain data."""
+"""Training: the engine equals the literal model trained with autograd, batching changes nothing, runs save as plain data."""
 
 import json
 import zipfile
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import grokkit
+from grokkit.reference import train_reference
 from grokkit.run import Run, schedule
-from grokkit.training import train_reference
 
 SMALL = replace(grokkit.PAIR_MODADD, p=23, embed_size=32, hidden_size=8, steps=60, log_every=10,
                 save_every=20, dtype="float64")
@@ -21,22 +21,39 @@ def _raw_final(run):
     return {k: v[-1] for k, v in run.snapshots.items()}
 
 
-@pytest.mark.parametrize("cfg", [
-    SMALL,
-    replace(SMALL, embedding="untied"),
-    replace(SMALL, embedding="circular", circular_freqs=(1, 3), embed_size=4),
-    replace(SMALL, activation="square", regularizer="l1", weight_decay=1e-4),
-    SMALL_PARITY,
-    replace(SMALL_PARITY, regularizer="l2", weight_decay=0.5),
-], ids=["tied", "untied", "circular", "square-l1", "parity-l1", "parity-l2"])
-def test_fast_trainer_matches_autograd_and_torch_adamw(cfg):
+OPTIONS = {
+    "tied": SMALL,
+    "untied": replace(SMALL, embedding="untied"),
+    "circular": replace(SMALL, embedding="circular", circular_freqs=(1, 3), embed_size=4),
+    "square-l1": replace(SMALL, activation="square", regularizer="l1", weight_decay=1e-4),
+    "dropout": replace(SMALL, dropout=0.2),
+    "stablemax": replace(SMALL, loss="stablemax"),
+    "grokfast": replace(SMALL, grokfast_alpha=0.9, grokfast_lambda=2.0),
+    "parity-l1": SMALL_PARITY,
+    "parity-l2-dropout": replace(SMALL_PARITY, regularizer="l2", weight_decay=0.5, dropout=0.1),
+    "parity-square": replace(SMALL_PARITY, activation="square"),
+}
+
+
+@pytest.mark.parametrize("cfg", OPTIONS.values(), ids=OPTIONS.keys())
+def test_engine_matches_the_literal_model_trained_with_autograd(cfg):
+    cfg = replace(cfg, steps=200, log_every=50, save_every=100)
     run = grokkit.train(cfg, progress=False)
     ref_params, ref_losses = train_reference(cfg)
     for name, value in ref_params.items():
-        assert np.allclose(_raw_final(run)[name], value, rtol=1e-7, atol=1e-9), name
-    # logged train loss at step s is measured before update s (ordinary CE = article loss x classes)
-    s = 50
-    assert np.isclose(run.metrics["train_loss"][run.log_index(s)], ref_losses[s] * cfg.n_classes, rtol=1e-7)
+        assert np.allclose(run.snapshots[name][-1], value, rtol=1e-7, atol=1e-9), name
+    # the logged train loss at step s is measured before update s (ordinary CE = article loss x classes)
+    for s in (0, 50, 150):
+        assert np.isclose(run.metrics["train_loss"][run.log_index(s)], ref_losses[s] * cfg.n_classes, rtol=1e-7)
+
+
+def test_engine_matches_the_literal_model_in_float32_too():
+    cfg = replace(SMALL, dtype="float32", steps=200, log_every=50)
+    run = grokkit.train(cfg, progress=False)
+    ref_params, ref_losses = train_reference(cfg)
+    for name, value in ref_params.items():
+        assert np.allclose(run.snapshots[name][-1], value, rtol=1e-3, atol=1e-4), name
+    assert np.isclose(run.metrics["train_loss"][-2], ref_losses[150] * cfg.n_classes, rtol=1e-4)
 
 
 def test_train_many_matches_one_at_a_time():
@@ -44,13 +61,16 @@ def test_train_many_matches_one_at_a_time():
     cfgs = [replace(base, seed=1), replace(base, seed=2, weight_decay=0.1),
             replace(base, seed=3, lr=3e-3, beta1=0.8), replace(base, seed=4, regularizer="l1", weight_decay=1e-5),
             replace(base, p=19, seed=5)]
-    together = grokkit.train_many(cfgs, progress=False)
-    for cfg, run in zip(cfgs, together):
-        alone = grokkit.train(cfg, progress=False)
+    parity = [replace(SMALL_PARITY, dtype="float32", steps=200, seed=s, weight_decay=0.1 * s) for s in range(3)]
+    together = grokkit.train_many(cfgs + parity, progress=False)
+    for cfg, run in zip(cfgs + parity, together):
+        alone = grokkit.train(cfg, progress=False)     # bit for bit: neighbours in a stack change nothing
         assert run.config == cfg
         for k in run.metrics:
-            assert np.allclose(run.metrics[k], alone.metrics[k], rtol=1e-4, atol=1e-6), k
-        assert np.allclose(run.W_in, alone.W_in, rtol=1e-4, atol=1e-6)
+            assert np.array_equal(run.metrics[k], alone.metrics[k]), k
+        assert np.array_equal(run.W_in, alone.W_in) and np.array_equal(run.W_out, alone.W_out)
+        for k in run.snapshots:
+            assert np.array_equal(run.snapshots[k], alone.snapshots[k]), k
 
 
 def test_same_config_same_result():
@@ -75,7 +95,8 @@ def test_diverging_run_stops_without_stopping_the_others():
     assert runs[1].diverged and runs[1].diverged_step is not None
     assert np.isnan(runs[1].metrics["train_loss"][-1])
     alone = grokkit.train(good, progress=False)
-    assert np.allclose(runs[0].metrics["train_loss"], alone.metrics["train_loss"], rtol=1e-4)
+    assert np.array_equal(runs[0].metrics["train_loss"], alone.metrics["train_loss"])
+    assert np.all(runs[1].W_in[-1] == 0)                       # frozen at zero, not NaN
 
 
 def test_logs_and_snapshots_follow_the_schedule():
@@ -129,223 +150,29 @@ def test_train_many_rejects_a_non_config():
         grokkit.train_many([SMALL, {"p": 67}], progress=False)
 
 
-# --------------------------------------------------------------------------- threads under contention
 
 
-def test_other_runnable_tasks_reads_a_count_from_proc_loadavg():
-    from grokkit.train import other_runnable_tasks
-    n = other_runnable_tasks(samples=2, interval=0.0)
-    assert isinstance(n, int) and n >= 0
-
-
-@pytest.fixture
-def thread_state(monkeypatch):
-    """Restore torch's thread count and the trainer's ceiling after a test."""
-    import importlib
-
+def test_asking_for_a_device_that_is_not_there_is_a_one_line_value_error():
     import torch
-    T = importlib.import_module("grokkit.train")   # the module: grokkit.train is also the function's name
-    before = torch.get_num_threads()
-    monkeypatch.setattr(T, "_THREAD_CEILING", None)
-    monkeypatch.setattr(T, "_THREADS_SET", None)
-    yield T
-    torch.set_num_threads(before)
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError, match="device = 'cuda' is not available") as err:
+        grokkit.train(SMALL, progress=False, device="cuda")
+    assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match="device = 'tpu0' is not a device name"):
+        grokkit.train_many([SMALL], progress=False, device="tpu0")
 
 
-def test_threads_drop_to_the_free_cpus_when_another_process_is_busy_and_come_back(thread_state, monkeypatch):
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cuda_training_matches_the_cpu(dtype):
     import torch
-    T = thread_state
-    torch.set_num_threads(2)
-    monkeypatch.setattr(T, "cpu_quota", lambda: 2)
-    busy = {"n": 1}
-    monkeypatch.setattr(T, "other_runnable_tasks", lambda: busy["n"])
-    T._limit_threads()
-    assert torch.get_num_threads() == 1
-    busy["n"] = 0
-    T._limit_threads()
-    assert torch.get_num_threads() == 2
-    busy["n"] = 5
-    T._limit_threads()
-    assert torch.get_num_threads() == 1                      # never below one
-
-
-def test_threads_never_exceed_the_users_choice_or_the_quota(thread_state, monkeypatch):
-    import torch
-    T = thread_state
-    torch.set_num_threads(1)                                  # the user asked for one thread
-    monkeypatch.setattr(T, "cpu_quota", lambda: 2)
-    monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
-    T._limit_threads()
-    assert torch.get_num_threads() == 1
-    torch.set_num_threads(2)                                  # ... until the user asks for two
-    T._limit_threads()
-    assert torch.get_num_threads() == 2
-    torch.set_num_threads(1)                                  # and back to one
-    T._limit_threads()
-    assert torch.get_num_threads() == 1
-
-
-def test_results_do_not_depend_on_the_number_of_threads(thread_state, monkeypatch):
-    """Why choosing threads by load is safe: same seed, same numbers, bit for bit."""
-    import torch
-    T = thread_state
-    cfg = grokkit.ModAddConfig(p=23, embed_size=16, hidden_size=8, steps=150, log_every=10, save_every=50)
-    runs = {}
-    for n in (1, 2):
-        monkeypatch.setattr(T, "_THREAD_CEILING", n)
-        monkeypatch.setattr(T, "_THREADS_SET", torch.get_num_threads())
-        monkeypatch.setattr(T, "cpu_quota", lambda: 2)
-        monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
-        runs[n] = grokkit.train_many([cfg, replace(cfg, seed=1)], progress=False)
-        assert torch.get_num_threads() == n
-    for a, b in zip(runs[1], runs[2]):
-        assert np.array_equal(a.metrics["train_loss"], b.metrics["train_loss"])
-        assert np.array_equal(a.W_in, b.W_in)
-
-
-def test_grokkit_progress_0_keeps_automatic_bars_closed_but_not_requested_ones(monkeypatch):
-    from grokkit.train import _Progress
-    monkeypatch.setenv("GROKKIT_PROGRESS", "0")
-    auto = _Progress(total=100, mode=None)
-    auto.start -= 1000.0                        # looks very slow: would open a bar otherwise
-    auto.update(10)
-    assert auto.bar is None
-    monkeypatch.setenv("GROKKIT_PROGRESS", "1")
-    slow = _Progress(total=100, mode=None)
-    slow.start -= 1000.0
-    slow.update(10)
-    assert slow.bar is not None
-    slow.close()
-
-
-# --------------------------------------------------------------------------- streams: one batch per free CPU
-
-
-def test_batches_split_a_shape_group_across_streams_and_cover_every_config_once():
-    from grokkit.train import _plan_batches
-    seeds = [replace(SMALL, seed=s) for s in range(9)]
-    other = [replace(SMALL, p=19, seed=s) for s in range(2)]
-    cfgs = seeds + other
-    one, threads = _plan_batches(cfgs, 1)
-    assert sorted(map(sorted, one)) == [list(range(9)), [9, 10]] and threads == 1  # whole shape groups
-    two, threads = _plan_batches(cfgs, 2)
-    assert threads == 2
-    assert sorted(i for b in two for i in b) == list(range(11))
-    assert all(len({_shape(cfgs[i]) for i in b}) == 1 for b in two)   # a batch never mixes shapes
-    assert max(len(b) for b in two) <= 4
-    assert len([b for b in two if b[0] < 9]) >= 2                      # the 9 seeds feed both streams
-    parity = [replace(SMALL_PARITY, seed=s) for s in range(6)]
-    assert _plan_batches(parity, 2) == ([list(range(6))], 2)             # parity groups stay whole
-
-
-def test_models_that_do_not_split_evenly_over_the_streams_train_in_equal_batches_all_at_once():
-    from grokkit.train import _plan_batches
-    seeds = [replace(SMALL, seed=s) for s in range(12)]
-    # 9 on 2 CPUs: 3 + 3 + 3 on three threads instead of 3 + 2 + 2 + 2 on two
-    assert _plan_batches(seeds[:9], 2) == ([[0, 1, 2], [3, 4, 5], [6, 7, 8]], 3)
-    assert _plan_batches(seeds[:3], 2) == ([[0], [1], [2]], 3)
-    for n, sizes in ((5, [3, 2]), (7, [4, 3])):   # no equal split into 2-4 batches: the usual plan
-        batches, threads = _plan_batches(seeds[:n], 2)
-        assert threads == 2 and [len(b) for b in batches] == sizes
-    batches, threads = _plan_batches(seeds[:8], 2)                  # even: the usual plan
-    assert threads == 2 and [len(b) for b in batches] == [4, 4]
-    batches, threads = _plan_batches(seeds[:9], 4)                  # 9 on 4 CPUs: no equal split in 4..8
-    assert threads == 4 and sorted(len(b) for b in batches) == [2, 2, 2, 3]
-
-
-def _shape(cfg):
-    return (cfg.p, cfg.embed_size, cfg.hidden_size)  # the fields SMALL's variants above differ in
-
-
-def test_streams_give_the_same_numbers_as_one_thread(thread_state, monkeypatch):
-    """Training batches side by side on two threads changes nothing, bit for bit (modular addition and parity)."""
-    import torch
-    T = thread_state
-    monkeypatch.setattr(T, "cpu_quota", lambda: 2)
-    monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
-    base = replace(SMALL, dtype="float32", steps=120, log_every=20, save_every=60)
-    par = replace(SMALL_PARITY, dtype="float32", steps=120, log_every=20, save_every=60)
-    cfgs = [replace(base, seed=s) for s in range(5)] + [replace(par, seed=s) for s in range(3)]
-    results = {}
-    for n in (1, 2):
-        monkeypatch.setattr(T, "_THREAD_CEILING", n)
-        monkeypatch.setattr(T, "_THREADS_SET", torch.get_num_threads())
-        results[n] = grokkit.train_many(cfgs, progress=False)
-        assert torch.get_num_threads() == n                          # the caller's setting is back
-    assert len(T._plan_batches(cfgs, 2)[0]) > 2
-    for a, b in zip(results[1], results[2]):
-        assert a.config == b.config
-        for k in a.metrics:
-            assert np.array_equal(a.metrics[k], b.metrics[k]), k
-        assert np.array_equal(a.W_in, b.W_in) and np.array_equal(a.W_out, b.W_out)
-        for k in a.snapshots:
-            assert np.array_equal(a.snapshots[k], b.snapshots[k]), k
-    alone = grokkit.train(cfgs[1], progress=False)                  # modular addition: as alone, too
-    assert np.array_equal(alone.W_in, results[2][1].W_in)
-    assert np.array_equal(alone.metrics["test_loss"], results[2][1].metrics["test_loss"])
-
-
-def test_three_batches_on_two_cpus_give_the_same_numbers_as_training_alone(two_free_cpus, monkeypatch):
-    """Three seeds on two CPUs train as three one-model batches at once (more threads than CPUs)."""
-    import torch
-    T = two_free_cpus
-    base = replace(SMALL, dtype="float32", steps=120, log_every=20, save_every=60)
-    cfgs = [replace(base, seed=s) for s in range(3)]
-    used = []
-    real = T._train_streams
-    monkeypatch.setattr(T, "_train_streams", lambda c, batches, workers, *a: (used.append(workers), real(c, batches, workers, *a)))
-    together = grokkit.train_many(cfgs, progress=False)
-    assert used == [3] and torch.get_num_threads() == 2
-    for cfg, run in zip(cfgs, together):
-        alone = grokkit.train(cfg, progress=False)
-        for k in alone.metrics:
-            assert np.array_equal(alone.metrics[k], run.metrics[k]), k
-        assert np.array_equal(alone.W_in, run.W_in) and np.array_equal(alone.W_out, run.W_out)
-
-
-@pytest.fixture
-def two_free_cpus(thread_state, monkeypatch):
-    """Two CPUs, both free, two torch threads allowed: train_many trains batches side by side."""
-    import torch
-    T = thread_state
-    monkeypatch.setattr(T, "cpu_quota", lambda: 2)
-    monkeypatch.setattr(T, "other_runnable_tasks", lambda: 0)
-    monkeypatch.setattr(T, "_THREAD_CEILING", 2)
-    monkeypatch.setattr(T, "_THREADS_SET", torch.get_num_threads())
-    return T
-
-
-def test_an_error_in_one_stream_stops_the_others_and_reaches_the_caller(two_free_cpus, monkeypatch):
-    import torch
-    T = two_free_cpus
-    ended = []
-    real = T._train_group
-
-    def recording(cfgs, *args, **kwargs):
-        try:
-            return real(cfgs, *args, **kwargs)
-        except BaseException as e:
-            ended.append(type(e).__name__)
-            raise
-
-    def broken(self, want_metrics):
-        raise RuntimeError("parity step failed")
-
-    monkeypatch.setattr(T, "_train_group", recording)
-    monkeypatch.setattr(T._Batch, "step_parity", broken)
-    long = replace(SMALL, dtype="float32", steps=200_000, log_every=1000, save_every=0)
-    with pytest.raises(RuntimeError, match="parity step failed"):
-        grokkit.train_many([long, replace(SMALL_PARITY, dtype="float32")], progress=False)
-    assert sorted(ended) == ["RuntimeError", "_Stopped"]               # the long run gave up, it did not finish
-    assert torch.get_num_threads() == 2
-
-
-def test_progress_counts_steps_from_every_stream(two_free_cpus, monkeypatch, capsys):
-    T = two_free_cpus
-    bars = []
-    real = T._Progress.close
-    monkeypatch.setattr(T._Progress, "close", lambda self: (bars.append(self.done), real(self)))
-    cfgs = [replace(SMALL, dtype="float32", seed=s) for s in range(4)]
-    grokkit.train_many(cfgs, progress=True)
-    assert bars == [4 * SMALL.steps]
-    assert "training" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here")
+    cfgs = [replace(SMALL, dtype=dtype, seed=s) for s in range(3)] + [replace(SMALL_PARITY, dtype=dtype)]
+    gpu = grokkit.train_many(cfgs, progress=False, device="cuda")
+    for cfg, run in zip(cfgs, gpu):
+        cpu = grokkit.train(cfg, progress=False)
+        tol = 1e-9 if dtype == "float64" else 1e-3
+        assert np.allclose(run.metrics["train_loss"], cpu.metrics["train_loss"], rtol=tol, atol=tol)
+        assert np.allclose(run.W_in, cpu.W_in, rtol=tol, atol=tol)

@@ -110,12 +110,12 @@ def test_sweep_explorer_thresholds_recolour_the_grid():
     sw = _sweep()
     w = widgets.sweep_explorer(**sw)
     assert len(w.images) == 2
-    want = plots.classify_grid(sw["min_train_loss"], sw["min_test_loss"], sw["max_ratio"])
+    want = analysis.classify_arrays(sw["min_train_loss"], sw["min_test_loss"], sw["max_ratio"])
     np.testing.assert_array_equal(w.classes(), want)
     grid = bytes(w.images[0].value)
     w.min_loss.value = 1e-8
     assert bytes(w.images[0].value) != grid
-    np.testing.assert_array_equal(w.classes(), plots.classify_grid(
+    np.testing.assert_array_equal(w.classes(), analysis.classify_arrays(
         sw["min_train_loss"], sw["min_test_loss"], sw["max_ratio"], min_loss=1e-8))
     assert (w.classes() != want).any()
     w.min_loss.value = 1.0
@@ -227,5 +227,5 @@ def test_plots_seed_grid_reads_seed_sweep_results(tmp_path):
     fig = plots.seed_grid(res, ncols=3)
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 3
-    assert [ax.get_title() for ax in axes] == [plots.freqs_title(res.W_in[r]) for r in range(3)]
+    assert [ax.get_title().replace("\n", " ") for ax in axes] == [plots.freqs_title(res.W_in[r]) for r in range(3)]
     np.testing.assert_allclose(axes[0].get_lines()[0].get_ydata(), np.clip(res.article_losses()[0][0], 1e-8, 1))

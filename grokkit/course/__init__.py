@@ -45,6 +45,19 @@ Checks
 check modules (``grokkit.course.nbNN``) use: :func:`check_array`, :func:`check_scalar`,
 :func:`check_equal`, :func:`check_function`, :func:`check_claim`, :func:`check_grokking`.
 Each prints ``✅ ... passed`` or raises :class:`CheckFailed` with a precise message.
+
+Language
+--------
+Check messages are in English unless the environment variable ``GROKKIT_LANG`` is ``zh``
+(Simplified Chinese); :func:`set_language` sets it, and the Chinese notebooks set it in
+their first code cell. The messages go through :mod:`gettext`; see
+:mod:`grokkit.course.i18n`.
+
+The Chinese edition
+-------------------
+``python -m grokkit.course zh build`` writes ``notebooks/zh/`` (and its learner's
+edition) from the English notebooks and the translation catalogs in ``i18n/zh/``;
+``zh status`` lists what is stale or missing. See :mod:`grokkit.course.zh`.
 """
 
 from grokkit.course.core import (
@@ -58,6 +71,7 @@ from grokkit.course.core import (
     first_step_at,
     passed,
 )
+from grokkit.course.i18n import language, set_language
 from grokkit.course.student import (
     NotebookError,
     build_student,
@@ -78,7 +92,9 @@ __all__ = [
     "check_scalar",
     "exercise_problems",
     "first_step_at",
+    "language",
     "passed",
+    "set_language",
     "student_notebook",
     "tag_notebook",
 ]

@@ -1,4 +1,7 @@
-"""Command line for the course tooling: ``python -m grokkit.course {student,tag,lint} ...``."""
+"""Command line for the course tooling: ``python -m grokkit.course {student,tag,lint,zh} ...``.
+
+``zh`` (build, status, export, import) is documented in :mod:`grokkit.course.zh_cli`.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     tag = sub.add_parser("tag", help="add nbgrader metadata to solution and check cells, in place")
     tag.add_argument("paths", type=Path, nargs="+", help="notebooks or folders of notebooks")
     lint = sub.add_parser("lint", help="list departures from the exercise format")
+    sub.add_parser("zh", help="the Chinese edition: zh {build,status,export,import} (see zh --help)")
     lint.add_argument("paths", type=Path, nargs="+", help="notebooks or folders of notebooks")
     return parser
 
@@ -46,6 +50,11 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 lint problems, 2 bad input)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["zh"]:  # the Chinese edition has its own sub-commands
+        from grokkit.course.zh_cli import main as zh_main
+
+        return zh_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "student":

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from grokkit.course.i18n import _, ngettext
+
 __all__ = [
     "CheckFailed",
     "passed",
@@ -49,7 +51,7 @@ class CheckFailed(AssertionError):
 
 def passed(name: str, detail: str = "") -> None:
     """Print the one-line success message of a check."""
-    print(f"✅ {name} passed" + (f" ({detail})" if detail else ""))
+    print(_("✅ {name} passed").format(name=name) + (_(" ({detail})").format(detail=detail) if detail else ""))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -69,7 +71,7 @@ def _type_name(value: Any) -> str:
 def _short(value: Any, limit: int = 80) -> str:
     """A one-line ``repr`` of a value cut to ``limit`` characters (arrays by shape)."""
     if isinstance(value, np.ndarray) or _is_tensor(value):
-        return f"of shape {tuple(value.shape)}"
+        return _("of shape {shape}").format(shape=tuple(value.shape))
     text = " ".join(repr(value).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -112,9 +114,14 @@ def _dtype_name(value: Any) -> str:
     return str(value.dtype)
 
 
+def _got(value: Any) -> str:
+    """Name a wrong answer in a message: its type and a short repr."""
+    return f"{_type_name(value)} {_short(value)}"
+
+
 def _tolerance_text(atol: float, rtol: float) -> str:
     """Describe a tolerance in words for a failure message."""
-    return f"tolerance atol={atol:g}, rtol={rtol:g}"
+    return _("tolerance atol={atol}, rtol={rtol}").format(atol=f"{atol:g}", rtol=f"{rtol:g}")
 
 
 def _format_number(x: Any) -> str:
@@ -143,33 +150,34 @@ def _array_problem(
     """Return what is wrong with ``got`` compared with the array ``expected``, or None."""
     if _is_tensor(expected):
         if not _is_tensor(got):
-            return f"wrong type: expected a torch.Tensor, got {_type_name(got)} {_short(got)}"
+            return _("wrong type: expected a torch.Tensor, got {got}").format(got=_got(got))
     elif not isinstance(got, np.ndarray):
         hint = ""
         if _is_tensor(got):
-            hint = " (convert it with .detach().numpy())"
+            hint = _(" (convert it with .detach().numpy())")
         elif isinstance(got, (list, tuple)):
-            hint = " (wrap it in np.array(...))"
-        return f"wrong type: expected a numpy.ndarray, got {_type_name(got)}{hint}"
+            hint = _(" (wrap it in np.array(...))")
+        return _("wrong type: expected a numpy.ndarray, got {got}").format(got=_type_name(got)) + hint
 
     got_np, exp_np = _to_numpy(got), _to_numpy(expected)
     if got_np.shape != exp_np.shape:
         hint = ""
         if got_np.ndim == 2 and got_np.shape[::-1] == exp_np.shape:
-            hint = " (transposed?)"
-        return (
-            f"wrong shape: expected {tuple(exp_np.shape)}, got {tuple(got_np.shape)}{hint}"
-        )
+            hint = _(" (transposed?)")
+        return _("wrong shape: expected {expected}, got {got}").format(
+            expected=tuple(exp_np.shape), got=tuple(got_np.shape)
+        ) + hint
     if exact_dtype:
         if got_np.dtype != exp_np.dtype:
-            return f"wrong dtype: expected {_dtype_name(expected)}, got {_dtype_name(got)}"
+            return _("wrong dtype: expected {expected}, got {got}").format(
+                expected=_dtype_name(expected), got=_dtype_name(got)
+            )
     else:
         got_family, exp_family = _dtype_family(got_np.dtype), _dtype_family(exp_np.dtype)
         # An integer answer to a float question is fine; anything else is a real mistake.
         if got_family != exp_family and not (exp_family == "float" and got_family == "integer"):
-            return (
-                f"wrong dtype: expected a {exp_family} array ({_dtype_name(expected)}), "
-                f"got {_dtype_name(got)}"
+            return _("wrong dtype: expected a {family} array ({expected}), got {got}").format(
+                family=_(exp_family), expected=_dtype_name(expected), got=_dtype_name(got)
             )
 
     if exp_np.size == 0:
@@ -185,10 +193,12 @@ def _array_problem(
     wrong = np.argwhere(~ok)
     first = tuple(int(i) for i in wrong[0])
     index = first[0] if len(first) == 1 else first
-    return (
-        f"wrong value at index {index}: expected {_format_number(exp_np[first])}, "
-        f"got {_format_number(got_np[first])} "
-        f"({len(wrong)} of {exp_np.size} entries differ{tol})"
+    return _(
+        "wrong value at index {index}: expected {expected}, got {got} "
+        "({count} of {size} entries differ{tol})"
+    ).format(
+        index=index, expected=_format_number(exp_np[first]), got=_format_number(got_np[first]),
+        count=len(wrong), size=exp_np.size, tol=tol,
     )
 
 
@@ -215,35 +225,41 @@ def _scalar_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str
     """Return what is wrong with the number ``got`` compared with ``expected``, or None."""
     if _is_tensor(got) or isinstance(got, np.ndarray):
         if getattr(got, "ndim", 1) == 0:
-            return (
-                f"wrong type: expected a plain number, got a 0-d {_type_name(got)} "
+            return _(
+                "wrong type: expected a plain number, got a 0-d {type} "
                 "(use .item() to get the number out)"
-            )
-        return f"wrong type: expected a single number, got an array of shape {tuple(got.shape)}"
+            ).format(type=_type_name(got))
+        return _("wrong type: expected a single number, got an array of shape {shape}").format(
+            shape=tuple(got.shape)
+        )
     if isinstance(expected, (bool, np.bool_)):
         if not isinstance(got, (bool, np.bool_)):
-            return f"wrong type: expected True or False, got {_type_name(got)} {_short(got)}"
+            return _("wrong type: expected True or False, got {got}").format(got=_got(got))
         if bool(got) != bool(expected):
-            return f"wrong value: expected {bool(expected)}, got {bool(got)}"
+            return _("wrong value: expected {expected}, got {got}").format(
+                expected=bool(expected), got=bool(got)
+            )
         return None
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Number):
-        return f"wrong type: expected a number, got {_type_name(got)} {_short(got)}"
+        return _("wrong type: expected a number, got {got}").format(got=_got(got))
     if isinstance(expected, numbers.Integral):
         if not isinstance(got, numbers.Integral):
             if isinstance(got, numbers.Real) and float(got).is_integer():
-                return (
-                    f"wrong type: expected an integer, got the float {_format_number(got)} "
+                return _(
+                    "wrong type: expected an integer, got the float {got} "
                     "(use int(...) or integer division //)"
-                )
-            return f"wrong type: expected an integer, got {_type_name(got)} {_short(got)}"
+                ).format(got=_format_number(got))
+            return _("wrong type: expected an integer, got {got}").format(got=_got(got))
         if int(got) != int(expected):
-            return f"wrong value: expected {int(expected)}, got {int(got)}"
+            return _("wrong value: expected {expected}, got {got}").format(
+                expected=int(expected), got=int(got)
+            )
         return None
     if isinstance(expected, numbers.Complex) and not isinstance(expected, numbers.Real):
         ok = bool(np.isclose(complex(got), complex(expected), atol=atol, rtol=rtol))
     else:
         if not isinstance(got, numbers.Real):
-            return f"wrong type: expected a real number, got {_type_name(got)} {_short(got)}"
+            return _("wrong type: expected a real number, got {got}").format(got=_got(got))
         g, e = float(got), float(expected)
         if math.isnan(e):
             ok = math.isnan(g)
@@ -251,10 +267,9 @@ def _scalar_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str
             ok = not math.isnan(g) and bool(np.isclose(g, e, atol=atol, rtol=rtol))
     if ok:
         return None
-    return (
-        f"wrong value: expected {_format_number(expected)}, got {_format_number(got)} "
-        f"({_tolerance_text(atol, rtol)})"
-    )
+    return _("wrong value: expected {expected}, got {got}").format(
+        expected=_format_number(expected), got=_format_number(got)
+    ) + f" ({_tolerance_text(atol, rtol)})"
 
 
 def check_scalar(
@@ -283,37 +298,42 @@ def _value_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str 
         return _scalar_problem(got, expected, atol=atol, rtol=rtol)
     if isinstance(expected, (tuple, list)) and not isinstance(expected, str):
         if type(got) is not type(expected):
-            return (
-                f"wrong type: expected a {_type_name(expected)}, got {_type_name(got)} "
-                f"{_short(got)}"
+            return _("wrong type: expected a {expected}, got {got}").format(
+                expected=_type_name(expected), got=_got(got)
             )
         if len(got) != len(expected):
-            return f"wrong length: expected {len(expected)} items, got {len(got)}"
+            return _("wrong length: expected {expected} items, got {got}").format(
+                expected=len(expected), got=len(got)
+            )
         for i, (g, e) in enumerate(zip(got, expected)):
             problem = _value_problem(g, e, atol=atol, rtol=rtol)
             if problem:
-                return f"item {i}: {problem}"
+                return _("item {i}: {problem}").format(i=i, problem=problem)
         return None
     if isinstance(expected, Mapping):
         if not isinstance(got, Mapping):
-            return f"wrong type: expected a dict, got {_type_name(got)} {_short(got)}"
+            return _("wrong type: expected a dict, got {got}").format(got=_got(got))
         missing = [k for k in expected if k not in got]
         extra = [k for k in got if k not in expected]
         if missing:
-            return f"missing key {missing[0]!r}"
+            return _("missing key {key}").format(key=repr(missing[0]))
         if extra:
-            return f"unexpected key {extra[0]!r}"
+            return _("unexpected key {key}").format(key=repr(extra[0]))
         for key in expected:
             problem = _value_problem(got[key], expected[key], atol=atol, rtol=rtol)
             if problem:
-                return f"key {key!r}: {problem}"
+                return _("key {key}: {problem}").format(key=repr(key), problem=problem)
         return None
     if type(got) is not type(expected) and not (
         isinstance(got, type(expected)) or isinstance(expected, type(got))
     ):
-        return f"wrong type: expected {_type_name(expected)}, got {_type_name(got)} {_short(got)}"
+        return _("wrong type: expected {expected}, got {got}").format(
+            expected=_type_name(expected), got=_got(got)
+        )
     if got != expected:
-        return f"wrong value: expected {_short(expected)}, got {_short(got)}"
+        return _("wrong value: expected {expected}, got {got}").format(
+            expected=_short(expected), got=_short(got)
+        )
     return None
 
 
@@ -342,7 +362,7 @@ def _arg_text(value: Any) -> str:
         if arr.size <= 10:
             body = " ".join(np.array2string(arr, separator=", ").split())
             return f"tensor({body})" if _is_tensor(value) else f"array({body})"
-        return f"<array of shape {tuple(arr.shape)}>"
+        return "<" + _("array of shape {shape}").format(shape=tuple(arr.shape)) + ">"
     return _short(value, 40)
 
 
@@ -378,7 +398,7 @@ def _where_it_failed(err: BaseException) -> str:
     if not frames:
         return ""
     last = frames[-1]
-    return f" at line {last.lineno}: `{last.line.strip()}`" if last.line else ""
+    return _(" at line {line}: `{code}`").format(line=last.lineno, code=last.line.strip()) if last.line else ""
 
 
 def check_function(
@@ -398,7 +418,9 @@ def check_function(
     """
     label = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
-        raise CheckFailed(f"{label}: wrong type: expected a function, got {_type_name(fn)}")
+        raise CheckFailed(
+            f"{label}: " + _("wrong type: expected a function, got {got}").format(got=_type_name(fn))
+        )
     count = 0
     for case in cases:
         args, kwargs = _as_call(case)
@@ -408,12 +430,13 @@ def check_function(
             got = fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
         except NotImplementedError:
             raise CheckFailed(
-                f"{label}: not implemented yet: replace `raise NotImplementedError()` "
-                "with your code"
+                f"{label}: "
+                + _("not implemented yet: replace `raise NotImplementedError()` with your code")
             ) from None
         except Exception as err:  # the learner's bug, reported precisely
             raise CheckFailed(
-                f"{call} raised {type(err).__name__}: {err}{_where_it_failed(err)}"
+                _("{call} raised {error}").format(call=call, error=f"{type(err).__name__}: {err}")
+                + _where_it_failed(err)
             ) from err
         problem = _value_problem(got, expected, atol=atol, rtol=rtol)
         if problem:
@@ -421,7 +444,7 @@ def check_function(
         count += 1
     if count == 0:
         raise ValueError("check_function needs at least one test case")
-    passed(label, f"{count} case{'s' if count != 1 else ''}")
+    passed(label, ngettext("{n} case", "{n} cases", count).format(n=count))
 
 
 # --------------------------------------------------------------------------- claims
@@ -430,8 +453,11 @@ def check_function(
 def check_claim(claim: str, holds: bool, evidence: str = "") -> None:
     """Back a sentence of the notebook with a fact: pass if ``holds``, else fail saying why."""
     if not holds:
-        raise CheckFailed(f"not true: {claim}" + (f" ({evidence})" if evidence else ""))
-    passed(claim, evidence)
+        raise CheckFailed(
+            _("not true: {claim}").format(claim=_(claim))
+            + (_(" ({detail})").format(detail=evidence) if evidence else "")
+        )
+    passed(_(claim), evidence)
 
 
 def first_step_at(steps: Any, values: Any, level: float) -> int | None:
@@ -460,27 +486,25 @@ def check_grokking(
     """
     train_step = first_step_at(steps, train_acc, level)
     test_step = first_step_at(steps, test_acc, level)
-    claim = "test accuracy rises well after train accuracy"
+    claim = _("test accuracy rises well after train accuracy")
+    not_true = _("not true: {claim}").format(claim=claim)
     if train_step is None:
-        raise CheckFailed(
-            f"not true: {claim} (train accuracy never reached {level:.0%}; "
-            f"its best was {float(np.max(train_acc)):.1%})"
-        )
+        raise CheckFailed(not_true + _(
+            " (train accuracy never reached {level}; its best was {best})"
+        ).format(level=f"{level:.0%}", best=f"{float(np.max(train_acc)):.1%}"))
     if test_step is None:
-        raise CheckFailed(
-            f"not true: {claim} (test accuracy never reached {level:.0%}; "
-            f"its best was {float(np.max(test_acc)):.1%}, so the model memorized "
-            "without generalizing; train longer?)"
-        )
-    if test_step < min_ratio * max(train_step, 1):
-        raise CheckFailed(
-            f"not true: {claim} (train reached {level:.0%} at step {train_step}, test at "
-            f"step {test_step}: less than {min_ratio:g}x later, so they rose together)"
-        )
-    passed(
-        claim,
-        f"train reached {level:.0%} at step {train_step}, test at step {test_step}",
+        raise CheckFailed(not_true + _(
+            " (test accuracy never reached {level}; its best was {best}, so the model "
+            "memorized without generalizing; train longer?)"
+        ).format(level=f"{level:.0%}", best=f"{float(np.max(test_acc)):.1%}"))
+    reached = _("train reached {level} at step {train_step}, test at step {test_step}").format(
+        level=f"{level:.0%}", train_step=train_step, test_step=test_step
     )
+    if test_step < min_ratio * max(train_step, 1):
+        raise CheckFailed(not_true + _(" ({detail})").format(detail=reached + _(
+            ": less than {ratio}x later, so they rose together"
+        ).format(ratio=f"{min_ratio:g}")))
+    passed(claim, reached)
 
 
 # --------------------------------------------------------------------------- runs

@@ -1,0 +1,93 @@
+"""The named grids (the explorable's sweeps and two tiny ones for tests) and their shipped results."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Callable
+
+from ..configs import ModAddConfig, ParityConfig
+from .grid import Grid, SweepError
+from .store import SweepResults
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def _parity_grid() -> Grid:
+    # A cell's 45 models are one saved batch, but train one at a time (train_chunk=1): on this
+    # engine's CPU path a single parity model trains 1.1-2x faster per model-step than a
+    # batch of 45 (torch.bmm with a model axis is slow for the n = 1 products h @ w_out and
+    # h.T @ dz; measured with benchmarks/sweep_speed.py --chunks). Results are the same runs.
+    base = ParityConfig(n_bits=30, k=3, n_train=1000, n_test=5000, hidden_size=64, regularizer="l2",
+                        weight_decay=0.1, lr=3e-3, beta1=0.99, beta2=0.98, steps=20_000, log_every=100,
+                        save_every=0, seed=0)
+    return Grid(
+        name="parity_grid", base=base,
+        axes=(("weight_decay", (0.01, 0.03, 0.1, 0.3, 1.0)), ("hidden_size", (16, 32, 64, 128, 258)),
+              ("n_train", (750, 1000, 1250, 1500, 1750))),
+        n_seeds=9, batch_by=("hidden_size", "n_train"), train_chunk=1,
+        description="The explorable's sparse-parity sweep (section 2): weight decay x hidden size x "
+                    "train size x 9 seeds, 20,000 steps, L2, lr 3e-3, betas (0.99, 0.98), 5,000 test sequences.")
+
+
+def _modadd_seeds() -> Grid:
+    from ..configs import PAIR_MODADD
+    return Grid(
+        name="modadd_seeds", base=dataclasses.replace(PAIR_MODADD, log_every=1000, save_every=0),
+        n_seeds=450, max_batch=15, curves=("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm"),
+        keep_weights=True,
+        description="The explorable's seed sweep (section 4): the main modular-addition model "
+                    "(PAIR_MODADD, 50,000 steps) with seeds 0, 1, 2, ...; curves every 1,000 steps, "
+                    "final W_in and neurons per key frequency.")
+
+
+def _demo() -> Grid:
+    # Chosen so that the three common classes all appear: 80 examples memorize, 400 generalize,
+    # weight decay 1 fails (measured on this engine, seeds 0-2).
+    base = ParityConfig(n_bits=10, k=3, n_train=400, n_test=300, hidden_size=32, regularizer="l2",
+                        weight_decay=0.1, lr=3e-2, beta1=0.9, beta2=0.98, steps=1000, log_every=20,
+                        save_every=0, seed=0)
+    return Grid(name="demo", base=base, axes=(("weight_decay", (0.01, 1.0)), ("n_train", (80, 400))),
+                n_seeds=3, batch_by=("n_train",),
+                description="A tiny parity grid (12 runs, seconds) for tests and trying the command.")
+
+
+def _demo_seeds() -> Grid:
+    base = ModAddConfig(p=31, train_fraction=0.6, embed_size=64, hidden_size=12, weight_decay=1.0, lr=1e-2,
+                        steps=800, log_every=100, save_every=0)
+    return Grid(name="demo_seeds", base=base, n_seeds=4, max_batch=2,
+                curves=("train_loss", "test_loss", "train_acc", "test_acc"), keep_weights=True,
+                description="A tiny modular-addition seed sweep (4 runs, seconds) for tests.")
+
+
+SWEEPS: dict[str, Callable[[], Grid]] = {
+    "parity_grid": _parity_grid, "modadd_seeds": _modadd_seeds, "demo": _demo, "demo_seeds": _demo_seeds,
+}
+
+
+def get_grid(name: str) -> Grid:
+    """The named sweep's grid; an unknown name raises SweepError listing the names."""
+    if name not in SWEEPS:
+        raise SweepError(f"unknown sweep {name!r}: the sweeps are {', '.join(sorted(SWEEPS))}")
+    return SWEEPS[name]()
+
+
+def shipped_path(name: str) -> Path:
+    """Where the package ships a named sweep's results (grokkit/data/NAME.npz)."""
+    get_grid(name)
+    return DATA_DIR / f"{name}.npz"
+
+
+def load(name_or_path: str | os.PathLike) -> SweepResults:
+    """Load shipped results by sweep name ('parity_grid', 'modadd_seeds'), or results from a path."""
+    if isinstance(name_or_path, str) and name_or_path in SWEEPS:
+        path = shipped_path(name_or_path)
+        if not path.exists():
+            raise FileNotFoundError(f"the results of {name_or_path!r} are not shipped yet ({path}); "
+                                    f"run `python -m grokkit sweep {name_or_path}` to compute them")
+        return SweepResults.load(path)
+    return SweepResults.load(name_or_path)
+
+
+__all__ = ["DATA_DIR", "SWEEPS", "get_grid", "shipped_path", "load"]
