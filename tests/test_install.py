@@ -21,7 +21,7 @@ TEST_COMMAND = (
 )
 COURSE_COMMAND = (
     "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt "
-    "&& .venv/bin/jupyter lab notebooks/00_start_here.ipynb"
+    "&& .venv/bin/jupyter lab learner/00_start_here.ipynb"
 )
 LEARNER_PINS = {
     "torch": "2.13.0",
@@ -127,8 +127,9 @@ def test_tests_draw_with_a_non_interactive_matplotlib_backend():
 
 
 def test_readme_lists_every_notebook_with_a_time_and_every_link_exists_unless_coming():
-    rows = re.findall(r"^\| (\d\d) \| \[([^\]]+)\]\(notebooks/([^)]+\.ipynb)\) \| (.+) \| (\d+) min \|$", README, flags=re.M)
-    assert [r[0] for r in rows] == [f"{i:02d}" for i in range(8)]
+    rows = re.findall(r"^\| (\d\d[a-z]?) \| \[([^\]]+)\]\(learner/([^)]+\.ipynb)\) \| (.+) \| (\d+) min \|$", README, flags=re.M)
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+    assert [r[0] for r in rows if r[0].isdigit()] == [f"{i:02d}" for i in range(8)]
     listed = {r[2] for r in rows}
     for path in (REPO / "notebooks").glob("*.ipynb"):
         assert path.name in listed, f"{path.name} is not in the README's notebook list"
@@ -152,7 +153,7 @@ def _stated_minutes(path: Path) -> int | None:
 
 def test_readme_has_a_binder_badge_opening_lab_on_the_first_notebook():
     assert (
-        "https://mybinder.org/v2/gh/grokkit/grokkit/HEAD?urlpath=lab/tree/notebooks/00_start_here.ipynb"
+        "https://mybinder.org/v2/gh/grokkit/grokkit/HEAD?urlpath=lab/tree/learner/00_start_here.ipynb"
         in README
     )
 
@@ -162,6 +163,6 @@ def test_start_here_links_the_same_notebooks_as_the_readme():
 
     nb = json.loads((REPO / "notebooks" / "00_start_here.ipynb").read_text(encoding="utf-8"))
     text = "".join("".join(cell["source"]) for cell in nb["cells"] if cell["cell_type"] == "markdown")
-    linked = set(re.findall(r"\]\((\d\d_[a-z_]+\.ipynb)\)", text))
-    in_readme = set(re.findall(r"\]\(notebooks/(\d\d_[a-z_]+\.ipynb)\)", README))
+    linked = set(re.findall(r"\]\((\d\d[a-z]?_[a-z_]+\.ipynb)\)", text))
+    in_readme = set(re.findall(r"\]\(learner/(\d\d[a-z]?_[a-z_]+\.ipynb)\)", README))
     assert linked == in_readme - {"00_start_here.ipynb"}
