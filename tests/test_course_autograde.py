@@ -69,3 +69,10 @@ def test_nbgrader_autograde_gives_a_correct_submission_full_marks_and_the_stub_n
     with open(tmp_path / "grades.csv", encoding="utf-8") as handle:
         scores = {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(handle)}
     assert scores == {"correct": (1.0, 1.0), "stub": (0.0, 1.0)}
+
+
+def test_the_instructors_guide_sets_the_timeout_the_autograde_test_uses_and_says_answers_are_importable():
+    guide = (REPO / "docs" / "instructors.md").read_text(encoding="utf-8")
+    assert "c.Execute.timeout = 600" in guide and "c.Execute.timeout = 600" in CONFIG
+    assert "the reference answers ship inside\n`grokkit.course`" in guide
+    assert "### BEGIN HIDDEN TESTS" in guide
