@@ -96,12 +96,26 @@ def collapsed_logits(model, a, b):
 
 
 def engine_gradients(model, a, b, y, *, second_term=True):
+    """The engine's step by hand: softmax minus one-hot, back through W_out, the ReLU and W_in, then the chain rule."""
+    E, H, O = model.embed.detach(), model.hidden.detach(), model.out.detach()
+    W_in, W_out = E @ H, O @ E.T
+    pre = W_in[a] + W_in[b]
+    neurons = torch.relu(pre)
+    logits = neurons @ W_out
+    n, p = logits.shape
+    d_logits = (torch.softmax(logits, -1) - torch.nn.functional.one_hot(y, p).to(logits.dtype)) / (n * p)
+    G_out = neurons.T @ d_logits
+    d_pre = (d_logits @ W_out.T) * (pre > 0)
+    G_in = torch.zeros_like(W_in).index_add_(0, a, d_pre).index_add_(0, b, d_pre)
+    embed = G_in @ H.T + (G_out.T @ O if second_term else 0)
+    return {"embed": embed, "hidden": E.T @ G_in, "out": G_out @ E}
+
+
+def autograd_gradients(model, a, b, y):
     W_in = (model.embed @ model.hidden).detach().requires_grad_(True)
     W_out = (model.out @ model.embed.T).detach().requires_grad_(True)
     article_loss(torch.relu(W_in[a] + W_in[b]) @ W_out, y).backward()
-    g_in, g_out = W_in.grad, W_out.grad
-    embed = g_in @ model.hidden.T + (g_out.T @ model.out if second_term else 0)
-    return {"embed": embed.detach(), "hidden": (model.embed.T @ g_in).detach(), "out": (g_out @ model.embed).detach()}
+    return {"embed": W_in.grad, "hidden": W_in.grad, "out": W_out.grad}
 
 
 @pytest.fixture(autouse=True)
@@ -172,5 +186,7 @@ def test_collapsed_logits_and_engine_gradients_pass_and_a_missing_chain_rule_ter
     assert capsys.readouterr().out.count("✅") == 2
     with pytest.raises(CheckFailed, match=r"the gradient of embed differs .* \(embed gets two terms"):
         check_engine_gradients(lambda *args: engine_gradients(*args, second_term=False), Article, article_loss)
+    with pytest.raises(CheckFailed, match=r"must be computed by hand, as the engine does, without autograd"):
+        check_engine_gradients(autograd_gradients, Article, article_loss)
     with pytest.raises(CheckFailed, match=r"collapsed logits differ"):
         check_collapsed_logits(lambda m, a, b: collapsed_logits(m, a, b) * 1.01, Article)

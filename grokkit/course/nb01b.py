@@ -273,13 +273,22 @@ def check_collapsed_logits(fn: Callable[..., torch.Tensor], model_class: Callabl
 
 def check_engine_gradients(fn: Callable[..., dict[str, torch.Tensor]], model_class: Callable[..., torch.nn.Module],
                            loss_fn: Callable[..., torch.Tensor], cfg: ModAddConfig = ARTICLE) -> None:
-    """Exercise 1b.5: ``fn(model, a, b, y)`` returns the gradients of embed, hidden and out computed through
-    the collapsed weights (the engine's way), equal to autograd's on the module."""
+    """Exercise 1b.5: ``fn(model, a, b, y)`` returns the gradients of embed, hidden and out computed by hand
+    through the collapsed weights (the engine's way, no autograd), equal to autograd's on the module."""
     model = load_engine_weights(model_class(cfg.p, cfg.embed_size, cfg.hidden_size).double(), cfg)
     a, b, y = training_tensors(cfg)
-    got = fn(model, a, b, y)
+    try:
+        with torch.no_grad():  # the engine's step uses no autograd, and neither may this one
+            got = fn(model, a, b, y)
+    except RuntimeError as err:
+        if "grad" in str(err):
+            _fail("the gradients must be computed by hand, as the engine does, without autograd "
+                  f"(.backward() failed with autograd switched off: {str(err).splitlines()[0]})")
+        raise
     model.zero_grad()
     loss_fn(model(a, b), y).backward()
+    if not isinstance(got, dict):
+        _fail(f"the result should be a dict with keys 'embed', 'hidden', 'out', got {type(got).__name__}")
     for name in SHAPES:
         if name not in got:
             _fail(f"the result should be a dict with keys 'embed', 'hidden', 'out'; {name!r} is missing")
@@ -289,6 +298,8 @@ def check_engine_gradients(fn: Callable[..., dict[str, torch.Tensor]], model_cla
             _fail(f"the gradient of {name} should have shape {tuple(want.shape)}, got {tuple(g.shape)}")
         error = float((g - want).abs().max() / want.abs().max())
         if error > 1e-9:
-            hint = (" (embed gets two terms: one through W_in, one through W_out)" if name == "embed" else "")
+            hint = (" (embed gets two terms: one through W_in, one through W_out)" if name == "embed" else
+                    " (a pair's neurons feed the gradient of both W_in[a] and W_in[b]; index_add_ adds repeats)"
+                    if name == "hidden" else "")
             _fail(f"the gradient of {name} differs from autograd's by {error:.2g} (relative){hint}")
-    passed("check_engine_gradients", "the chain rule through W_in and W_out gives autograd's gradients")
+    passed("check_engine_gradients", "the gradients by hand through W_in and W_out equal autograd's")
