@@ -79,12 +79,12 @@ def reference_logit_gap(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return correct - others.max(axis=-1)
 
 
-# --------------------------------------------------------------------------- 6.1
+# --------------------------------------------------------------------------- the constraint experiment
 
 
 def check_constraint_experiment(base: Any, constraints: Mapping[str, Mapping[str, Any]], seeds: Sequence[int],
                                 constraint_runs: Any, grok_steps: Any, level: float) -> None:
-    """Exercise 6.1: one run per (constraint, seed), trained from ``replace(base, seed=s, **constraint)``,
+    """Notebook 06's constraint experiment (worked code, formerly an exercise): one run per (constraint, seed), trained from ``replace(base, seed=s, **constraint)``,
     and the step each one first reached ``level`` test accuracy."""
     for name, value in (("constraint_runs", constraint_runs), ("grok_steps", grok_steps)):
         if not isinstance(value, Mapping):
@@ -121,7 +121,7 @@ def _loss_cases() -> list[tuple]:
 
 
 def check_loss_at_scale(fn: Callable[..., Any]) -> None:
-    """Exercise 6.2: ``fn(W_in, W_out, pairs, labels, c)`` is the mean cross-entropy with both matrices times c."""
+    """Exercise 6.1: ``fn(W_in, W_out, pairs, labels, c)`` is the mean cross-entropy with both matrices times c."""
     check_function(fn, reference_loss_at_scale, _loss_cases(), name="loss_at_scale", rtol=1e-4, atol=1e-6)
 
 
@@ -137,7 +137,7 @@ def _gap_cases() -> list[tuple]:
 
 
 def check_logit_gap(fn: Callable[..., Any]) -> None:
-    """Exercise 6.3: ``fn(logits, labels)`` returns, per example, correct logit minus the largest other logit."""
+    """Exercise 6.2: ``fn(logits, labels)`` returns, per example, correct logit minus the largest other logit."""
     check_function(fn, reference_logit_gap, _gap_cases(), name="logit_gap", rtol=1e-6, atol=1e-6)
 
 
@@ -145,7 +145,7 @@ def check_logit_gap(fn: Callable[..., Any]) -> None:
 
 
 def check_collapse_interpretation(collapsed: Mapping[str, float], answer: Any, threshold: float = 0.99) -> None:
-    """Exercise 6.4: ``answer`` is the set of variant names whose (peak) collapsed fraction is above threshold."""
+    """Exercise 6.3: ``answer`` is the set of variant names whose (peak) collapsed fraction is above threshold."""
     expected = {name for name, frac in collapsed.items() if frac > threshold}
     if not isinstance(answer, (set, frozenset, list, tuple)):
         raise CheckFailed(f"collapsed_variants: wrong type: expected a set of names, got {type(answer).__name__}")
