@@ -39,7 +39,7 @@ def test_binder_post_build_installs_grokkit_without_touching_the_pins():
     text = post.read_text(encoding="utf-8")
     assert text.startswith("#!/bin/bash")
     assert "pip install --no-cache-dir --no-deps -e ." in text
-    assert "/lab/tree/notebooks/00_start_here.ipynb" in text
+    assert "/lab/tree/learner/00_start_here.ipynb" in text
 
 
 def test_binder_uses_the_tested_python():

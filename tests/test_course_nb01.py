@@ -225,6 +225,14 @@ def test_data_experiment_right_answer_passes(capsys):
     assert "✅ data experiment passed (0.3: None; 0.5: 200; 0.7: 100)" in capsys.readouterr().out
 
 
+def test_data_experiment_built_from_another_config_than_quick_fails_naming_the_fields(capsys):
+    quick = replace(grokkit.PAIR_MODADD, train_fraction=0.4)
+    check_data_experiment(data_runs(), {0.3: None, 0.5: 200, 0.7: 100}, quick)
+    assert "✅ data experiment passed" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match=r"differs from replace\(quick, train_fraction=0.3\) in lr, steps; build every config from `quick`"):
+        check_data_experiment(data_runs(), {0.3: None, 0.5: 200, 0.7: 100}, replace(quick, lr=3e-3, steps=8_000))
+
+
 def test_data_experiment_wrong_step_fails():
     with pytest.raises(CheckFailed, match=r"grok_steps\[0.5\]: wrong value: expected 200, got 300"):
         check_data_experiment(data_runs(), {0.3: None, 0.5: 300, 0.7: 100})
@@ -257,3 +265,15 @@ def test_interpretation_follows_the_learners_own_runs(capsys):
     check_data_interpretation(runs, False)
     with pytest.raises(CheckFailed, match="wrong type: expected True or False"):
         check_data_interpretation(runs, "yes")
+
+
+def test_interpretation_needs_the_delays_so_a_guessed_boolean_does_not_pass(capsys):
+    runs = data_runs()  # train 99% at step 100 in each run; test 99% never, at 200, at 100
+    check_data_interpretation(runs, True, {0.3: None, 0.5: 100, 0.7: 0})
+    assert "✅ interpretation passed" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match=r"delays\[0.5\]: expected 100 steps"):
+        check_data_interpretation(runs, True, {0.3: None, 0.5: 200, 0.7: 0})
+    with pytest.raises(CheckFailed, match=r"delays\[0.3\]: expected None"):
+        check_data_interpretation(runs, True, {0.3: 0, 0.5: 100, 0.7: 0})
+    with pytest.raises(CheckFailed, match=r"delays: no entry for train_fraction 0.7"):
+        check_data_interpretation(runs, True, {0.3: None, 0.5: 100})

@@ -151,7 +151,22 @@ def right_accuracy(N, p, activation="relu"):
 
 def test_construction_accuracy_right_answer_passes(capsys):
     nb04.check_construction_accuracy(right_accuracy)
-    assert "✅ construction_accuracy passed (7 cases)" in capsys.readouterr().out
+    assert "✅ construction_accuracy passed (9 cases, 2 with exact ties)" in capsys.readouterr().out
+
+
+def test_construction_accuracy_over_the_pairs_a_le_b_only_fails_naming_it():
+    def symmetric_only(N, p, activation="relu"):
+        x = np.arange(p)
+        th = 2 * np.pi * np.arange(N) / N
+        w_in = np.cos(2 * np.pi * x[:, None] / p - th)
+        w_out = np.cos(2 * np.pi * x[None, :] / p - 2 * th[:, None])
+        pre = w_in[:, None, :] + w_in[None, :, :]
+        act = np.maximum(pre, 0) if activation == "relu" else pre ** 2
+        right = (act @ w_out).argmax(-1) == (x[:, None] + x[None, :]) % p
+        return float(right[x[:, None] <= x[None, :]].mean())
+
+    with pytest.raises(CheckFailed, match=r"is the accuracy over the pairs a <= b only; the exercise asks for all p x p = 4,489"):
+        nb04.check_construction_accuracy(symmetric_only)
 
 
 def test_construction_accuracy_out_at_the_same_angle_fails():

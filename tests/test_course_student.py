@@ -234,10 +234,17 @@ def _run_stub(source: str) -> None:
     import builtins
     import inspect
 
+    import torch
+
     code = compile(source, "<stub>", "exec")
     namespace: dict = {name: _Anything() for name in _names(code) if not hasattr(builtins, name)}
+    if "torch" in namespace:
+        namespace["torch"] = torch  # a stub may subclass torch.nn.Module
     exec(code, namespace)
     for value in list(namespace.values()):
+        if inspect.isclass(value) and getattr(value.__init__, "__code__", None) is not None \
+                and value.__init__.__code__.co_filename == "<stub>":
+            value()  # a stubbed __init__ raises
         if inspect.isfunction(value) and value.__code__.co_filename == "<stub>":
             params = inspect.signature(value).parameters.values()
             args = [_Anything() for p in params if p.default is inspect.Parameter.empty

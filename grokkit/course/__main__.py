@@ -1,4 +1,4 @@
-"""Command line for the course tooling: ``python -m grokkit.course {student,tag,lint,links,zh} ...``.
+"""Command line for the course tooling: ``python -m grokkit.course {learner,student,tag,lint,links,zh} ...``.
 
 ``zh`` (build, status, export, import) is documented in :mod:`grokkit.course.zh_cli`.
 """
@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from grokkit.course.learner import LEARNER_DIR, SOURCE_DIR, build_learner
 from grokkit.course.student import (
     NotebookError,
     build_student,
@@ -26,6 +27,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Exercise tooling for the grokkit course.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    learner = sub.add_parser(
+        "learner",
+        help="rebuild the learner's edition (solutions stubbed, each linked) from the instructor's notebooks",
+    )
+    learner.add_argument("src", type=Path, nargs="?", default=Path(SOURCE_DIR),
+                         help=f"the instructor's notebooks (default: {SOURCE_DIR}/)")
+    learner.add_argument("out", type=Path, nargs="?", default=Path(LEARNER_DIR),
+                         help=f"folder of the learner's edition (default: {LEARNER_DIR}/)")
     student = sub.add_parser(
         "student",
         help="write student versions of notebooks (solutions stubbed, hidden tests removed)",
@@ -77,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         return zh_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
+        if args.command == "learner":
+            for path in build_learner(args.src, args.out):
+                print(f"wrote {path}")
+            return 0
         if args.command == "student":
             written = build_student(args.src, args.out)
             for path in written:

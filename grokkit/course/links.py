@@ -60,7 +60,7 @@ def install_source() -> str:
 
 
 # The first notebook each README opens (README.zh-CN.md: the Chinese learner's edition).
-README_FIRST = {"README.md": "notebooks/00_start_here.ipynb",
+README_FIRST = {"README.md": "learner/00_start_here.ipynb",
                 "README.zh-CN.md": "notebooks/zh/student/00_start_here.ipynb"}
 
 
@@ -74,9 +74,9 @@ def notebook_badges(path: str, previous: str | None, following: str | None) -> s
     line = f"[![Open In Colab]({COLAB_BADGE})]({colab_url(path)}) [![Binder]({BINDER_BADGE})]({binder_url(path)})"
     steps = []
     if previous:
-        steps.append(f"[← {Path(previous).name[:2]}]({colab_url(previous)})")
+        steps.append(f"[← {Path(previous).name.split("_")[0]}]({colab_url(previous)})")
     if following:
-        steps.append(f"[{Path(following).name[:2]} →]({colab_url(following)})")
+        steps.append(f"[{Path(following).name.split("_")[0]} →]({colab_url(following)})")
     return line + (" · on Colab: " + " · ".join(steps) if steps else "")
 
 
@@ -141,8 +141,9 @@ def expected_files(root: Path) -> dict[Path, str]:
     if not _HOMEPAGE.search(text):
         raise ValueError('pyproject.toml: no Homepage = "..." line under [project.urls]')
     result[pyproject] = _HOMEPAGE.sub(f'Homepage = "{github_url()}"', text)
-    notebooks = sorted(p for p in (root / "notebooks").glob("*.ipynb") if re.match(r"\d\d_", p.name))
-    names = [f"notebooks/{p.name}" for p in notebooks]
+    notebooks = sorted(p for p in (root / "notebooks").glob("*.ipynb") if re.match(r"\d\d[a-z]?_", p.name))
+    # The badges open the learner's edition (learner/, built from notebooks/ with these cells).
+    names = [f"learner/{p.name}" for p in notebooks]
     for i, path in enumerate(notebooks):
         nb = json.loads(path.read_text(encoding="utf-8"))
         previous = names[i - 1] if i > 0 else None

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from grokkit import fourier
 from grokkit.analysis import first_crossing
-from grokkit.course.core import CheckFailed, check_function, passed
+from grokkit.course.core import CheckFailed, check_function, differing_config_fields, passed
 from grokkit.tasks import modadd_split
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "check_frequency_share",
     "check_data_experiment",
     "check_data_interpretation",
+    "memorizer_delay",
 ]
 
 # Test accuracy at or above this level counts as "generalized" in the data experiment.
@@ -197,13 +199,23 @@ def _experiment_runs(runs: Any) -> list:
     return sorted(runs, key=lambda r: r.config.train_fraction)
 
 
-def check_data_experiment(runs: Any, grok_steps: Any) -> None:
+def check_data_experiment(runs: Any, grok_steps: Any, base: Any = None) -> None:
     """Exercise 1.6: runs with different train fractions, and the step each reaches 99% test accuracy.
 
     ``grok_steps`` maps each run's train fraction to the first logged step where its test
-    accuracy is at least 99%, or None if it never gets there.
+    accuracy is at least 99%, or None if it never gets there. With ``base`` (the exercise's
+    ``quick``), each run's config must be ``replace(base, train_fraction=...)``.
     """
     runs = _experiment_runs(runs)
+    if base is not None:
+        for i, r in enumerate(runs):
+            want = replace(base, train_fraction=r.config.train_fraction)
+            fields = differing_config_fields(r, want)
+            if fields:
+                raise CheckFailed(
+                    f"data_runs (train_fraction {r.config.train_fraction:g}): its config differs from "
+                    f"replace(quick, train_fraction={r.config.train_fraction:g}) in {', '.join(fields)}; "
+                    "build every config from `quick`")
     if not isinstance(grok_steps, Mapping):
         raise CheckFailed(
             f"grok_steps: wrong type: expected a dict {{fraction: step}}, got {type(grok_steps).__name__}")
@@ -222,6 +234,13 @@ def check_data_experiment(runs: Any, grok_steps: Any) -> None:
     passed("data experiment", "; ".join(found))
 
 
+def memorizer_delay(run: Any, level: float = GROK_LEVEL) -> int | None:
+    """Steps from the first logged step with train accuracy >= level to the first with test accuracy >= level."""
+    train = first_crossing(run.steps, run.metrics["train_acc"], level)
+    test = first_crossing(run.steps, run.metrics["test_acc"], level)
+    return None if train is None or test is None else int(test - train)
+
+
 def more_data_groks_sooner(runs: Sequence) -> bool:
     """True if, ordered by train fraction, the 99% step never gets later (never = infinitely late)
     and at least one run gets there."""
@@ -231,9 +250,27 @@ def more_data_groks_sooner(runs: Sequence) -> bool:
     return any(s is not None for s in steps) and all(b <= a for a, b in zip(t, t[1:]))
 
 
-def check_data_interpretation(runs: Any, answer: Any) -> None:
-    """Exercise 1.7: ``answer`` (True/False) says whether more data made the network grok sooner in the runs."""
+def check_data_interpretation(runs: Any, answer: Any, delays: Any = None) -> None:
+    """Exercise 1.7: ``delays`` maps each train fraction to its memorizer delay (test 99% step minus
+    train 99% step, None if either never comes), and ``answer`` says whether more data made the
+    network reach 99% test accuracy sooner in the runs."""
     runs = _experiment_runs(runs)
+    if delays is not None:
+        if not isinstance(delays, Mapping):
+            raise CheckFailed(f"delays: wrong type: expected a dict {{fraction: steps}}, got {type(delays).__name__}")
+        for r in runs:
+            f = float(r.config.train_fraction)
+            key = _fraction_key(delays, f)
+            if key is None:
+                raise CheckFailed(f"delays: no entry for train_fraction {f:g} (keys: {sorted(delays)})")
+            want, got = memorizer_delay(r), delays[key]
+            if got is None or want is None:
+                if got is not want:
+                    raise CheckFailed(f"delays[{f:g}]: expected {want}, got {got!r} (None only when test or "
+                                      "train accuracy never reaches 99%)")
+            elif not isinstance(got, numbers.Integral) or int(got) != want:
+                raise CheckFailed(f"delays[{f:g}]: expected {want} steps (test 99% step minus train 99% step), "
+                                  f"got {got!r}")
     if not isinstance(answer, (bool, np.bool_)):
         raise CheckFailed(f"more_data_groks_sooner: wrong type: expected True or False, got {answer!r}")
     truth = more_data_groks_sooner(runs)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from grokkit.analysis import first_crossing
-from grokkit.course.core import CheckFailed, check_function, passed
+from grokkit.course.core import CheckFailed, check_claim, check_function, passed
 from grokkit.run import article_loss
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "describe_run",
     "check_parity_data",
     "check_distractor_mass",
+    "check_weight_decay_extremes",
     "check_pruned_step",
     "check_objective_terms",
     "check_weight_decay_experiment",
@@ -251,3 +252,22 @@ def check_weight_decay_experiment(runs: Any, outcomes: Any) -> None:
                 f"test at step {first_crossing(r.steps, m['test_acc'], 0.99)}")
         said.append(f"{wd:g}: {word}")
     passed("weight-decay experiment", "; ".join(said))
+
+
+def check_weight_decay_extremes(no_wd: Any, default: Any, too_much: Any, k: int) -> None:
+    """The section's claims about no weight decay and far too much, against the grokking model (one ✅ per claim)."""
+    mass = reference_distractor_mass(no_wd.W_in, k)
+    check_claim("without weight decay the model memorizes and never generalizes",
+                no_wd.final["train_acc"] == 1.0 and no_wd.final["test_acc"] < 0.9,
+                f"final train {no_wd.final['train_acc']:.0%}, test {no_wd.final['test_acc']:.1%}")
+    check_claim("without weight decay the distractor weights are never pruned: more than half of their peak remains",
+                mass[-1] > 0.5 * mass.max(), f"{mass[-1] / mass.max():.0%} of the peak at the end")
+    check_claim("without weight decay the weights keep growing, to many times those of the grokking model",
+                no_wd.final["l1_norm"] > 10 * default.final["l1_norm"],
+                f"Σ|w| = {no_wd.final['l1_norm']:.0f} vs {default.final['l1_norm']:.0f}")
+    per_digit = np.abs(no_wd.W_in[-1][:-1]).mean(axis=1)
+    check_claim("without weight decay the first three digits still end up with more weight than a typical distractor",
+                per_digit[:k].mean() > per_digit[k:].mean(),
+                f"mean |w| {per_digit[:k].mean():.2f} on digits 0-{k - 1}, {per_digit[k:].mean():.2f} on the others")
+    check_claim("with far too much weight decay the model cannot even fit the training set",
+                too_much.final["train_acc"] < 0.9, f"final train accuracy {too_much.final['train_acc']:.0%}")

@@ -365,13 +365,19 @@ def check_hidden_progress(run: Any, measures: dict[str, np.ndarray], margin: int
 
 
 def check_seed_frequencies(results: Any, min_test_acc: float = 0.99, max_share_of_one_set: float = 0.5,
-                           min_typical: float = 0.8, typical: tuple[int, int] = (2, 6)) -> None:
+                           min_typical: float = 0.8, typical: tuple[int, int] = (2, 6),
+                           rows: Sequence[int] | None = None) -> None:
     """Claims about a seed sweep: the models that grok use a few key frequencies each, and different
-    seeds pick different frequencies."""
-    rows = [int(r) for r in np.nonzero(np.asarray(results.done, bool))[0] if results.test_acc[r] >= min_test_acc]
+    seeds pick different frequencies. ``rows``: the runs that grokked (default: final test accuracy
+    at least ``min_test_acc``)."""
+    if rows is None:
+        rows = [int(r) for r in np.nonzero(np.asarray(results.done, bool))[0] if results.test_acc[r] >= min_test_acc]
+        which = f"with test accuracy >= {min_test_acc:.0%}"
+    else:
+        rows, which = [int(r) for r in rows], "that grokked"
     if len(rows) < 3:
         raise CheckFailed(f"not true: enough models of the sweep grokked to compare their frequencies "
-                          f"({len(rows)} with test accuracy >= {min_test_acc:.0%})")
+                          f"({len(rows)} {which})")
     sets = [tuple(results.key_frequencies(r)) for r in rows]
     counts = np.array([len(s) for s in sets])
     lo, hi = typical

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from grokkit.course.core import CheckFailed, check_function, differing_config_fields, first_step_at, passed
+from grokkit.course.core import (
+    CheckFailed, check_claim, check_function, differing_config_fields, first_step_at, passed,
+)
 
 __all__ = [
     "FLOAT32_COLLAPSE_GAP",
@@ -25,6 +27,9 @@ __all__ = [
     "check_loss_at_scale",
     "check_logit_gap",
     "check_collapse_interpretation",
+    "check_constraints_story",
+    "check_reverse_grokking",
+    "check_collapse_story",
 ]
 
 # 1 - softmax(correct) rounds to 0 once the correct logit leads every other one by more
@@ -74,12 +79,12 @@ def reference_logit_gap(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return correct - others.max(axis=-1)
 
 
-# --------------------------------------------------------------------------- 6.1
+# --------------------------------------------------------------------------- the constraint experiment
 
 
 def check_constraint_experiment(base: Any, constraints: Mapping[str, Mapping[str, Any]], seeds: Sequence[int],
                                 constraint_runs: Any, grok_steps: Any, level: float) -> None:
-    """Exercise 6.1: one run per (constraint, seed), trained from ``replace(base, seed=s, **constraint)``,
+    """Notebook 06's constraint experiment (worked code, formerly an exercise): one run per (constraint, seed), trained from ``replace(base, seed=s, **constraint)``,
     and the step each one first reached ``level`` test accuracy."""
     for name, value in (("constraint_runs", constraint_runs), ("grok_steps", grok_steps)):
         if not isinstance(value, Mapping):
@@ -116,7 +121,7 @@ def _loss_cases() -> list[tuple]:
 
 
 def check_loss_at_scale(fn: Callable[..., Any]) -> None:
-    """Exercise 6.2: ``fn(W_in, W_out, pairs, labels, c)`` is the mean cross-entropy with both matrices times c."""
+    """Exercise 6.1: ``fn(W_in, W_out, pairs, labels, c)`` is the mean cross-entropy with both matrices times c."""
     check_function(fn, reference_loss_at_scale, _loss_cases(), name="loss_at_scale", rtol=1e-4, atol=1e-6)
 
 
@@ -132,7 +137,7 @@ def _gap_cases() -> list[tuple]:
 
 
 def check_logit_gap(fn: Callable[..., Any]) -> None:
-    """Exercise 6.3: ``fn(logits, labels)`` returns, per example, correct logit minus the largest other logit."""
+    """Exercise 6.2: ``fn(logits, labels)`` returns, per example, correct logit minus the largest other logit."""
     check_function(fn, reference_logit_gap, _gap_cases(), name="logit_gap", rtol=1e-6, atol=1e-6)
 
 
@@ -140,7 +145,7 @@ def check_logit_gap(fn: Callable[..., Any]) -> None:
 
 
 def check_collapse_interpretation(collapsed: Mapping[str, float], answer: Any, threshold: float = 0.99) -> None:
-    """Exercise 6.4: ``answer`` is the set of variant names whose (peak) collapsed fraction is above threshold."""
+    """Exercise 6.3: ``answer`` is the set of variant names whose (peak) collapsed fraction is above threshold."""
     expected = {name for name, frac in collapsed.items() if frac > threshold}
     if not isinstance(answer, (set, frozenset, list, tuple)):
         raise CheckFailed(f"collapsed_variants: wrong type: expected a set of names, got {type(answer).__name__}")
@@ -157,3 +162,68 @@ def check_collapse_interpretation(collapsed: Mapping[str, float], answer: Any, t
             parts.append(f"{extra} did not (fractions {[round(collapsed[e], 3) for e in extra]})")
         raise CheckFailed("collapsed_variants: not quite: " + "; ".join(parts))
     passed("collapsed_variants", f"{sorted(expected)}")
+
+
+# --------------------------------------------------------------------------- section checks
+# One named check per section: each prints one ✅ line per claim of the section's prose, or
+# fails on the first claim its runs do not bear out.
+
+
+def check_constraints_story(constraint_runs: Mapping[str, Sequence[Any]], grok_steps: Mapping[str, Sequence[Any]],
+                            level: float) -> None:
+    """Section 1's claims: which constraints make the small model generalize within the budget."""
+    best = {name: max(float(r.metrics["test_acc"].max()) for r in runs) for name, runs in constraint_runs.items()}
+    reached = {name: sum(s is not None for s in steps) for name, steps in grok_steps.items()}
+    fits = [first_step_at(r.steps, r.metrics["train_acc"], 0.95)
+            for name in ("none", "L2 weight decay", "L1 penalty") for r in constraint_runs[name]]
+    check_claim("every seed fits its training pairs or nearly (train accuracy >= 95% within 300 steps) without dropout",
+                all(s is not None and s <= 300 for s in fits), f"first steps at 95%: {fits}")
+    check_claim("with no constraint, no seed gets even halfway (test accuracy stays below 50%)", best["none"] < 0.5,
+                f"best {best['none']:.2f}")
+    check_claim("L2 weight decay and the L1 penalty each make at least 3 of 4 seeds generalize",
+                reached["L2 weight decay"] >= 3 and reached["L1 penalty"] >= 3, f"{reached}")
+    check_claim("dropout 0.1 does not: no seed gets halfway", best["dropout"] < 0.5, f"best {best['dropout']:.2f}")
+    check_claim("the smaller model generalizes partly: some seed passes 50% test accuracy, none reaches 90%",
+                0.5 < best["smaller model"] < level, f"best {best['smaller model']:.2f}")
+
+
+def check_reverse_grokking(run: Any) -> None:
+    """Section 3's claims: without weight decay the small model generalizes, then turns back, with waves throughout."""
+    m, steps = run.metrics, run.steps
+    best = int(np.argmin(m["test_loss"]))
+    share = np.array([frequency_share(W).mean() for W in run.W_in])
+    after = share[run.snapshot_index(int(steps[best])):]
+    check_claim("without weight decay, the small model starts to generalize (test accuracy above 70%)",
+                m["test_acc"].max() > 0.7, f"peak {m['test_acc'].max():.1%}")
+    check_claim("then it turns back towards memorizing: the test loss ends over 4x above its lowest point, "
+                "while the training loss falls over 100x further",
+                m["test_loss"][-1] > 4 * m["test_loss"][best] and m["train_loss"][-1] < m["train_loss"][best] / 100,
+                f"test loss {m['test_loss'][best]:.2f} -> {m['test_loss'][-1]:.2f}, "
+                f"train loss {m['train_loss'][best]:.1e} -> {m['train_loss'][-1]:.1e}")
+    check_claim("and the test accuracy slips from its peak (by at least 2 points)",
+                m["test_acc"].max() - m["test_acc"][-1] >= 0.02, f"{m['test_acc'].max():.1%} -> {m['test_acc'][-1]:.1%}")
+    check_claim("meanwhile its weights keep growing: the L2 norm ends at least 1.5x above its value at the best test loss",
+                m["l2_norm"][-1] > 1.5 * m["l2_norm"][best], f"{m['l2_norm'][best]:.1f} -> {m['l2_norm'][-1]:.1f}")
+    check_claim("and its weights are waves throughout the turn: the mean frequency share of W_in (notebook 01) is above "
+                "0.5 from the best test loss to the end, against about 0.1 for the random start",
+                after.min() > 0.5 and share[0] < 0.2, f"start {share[0]:.2f}, lowest after the best test loss {after.min():.2f}")
+
+
+def check_collapse_story(zero_grad: Mapping[str, np.ndarray], gap_median: Mapping[str, np.ndarray],
+                         runs: Mapping[str, Any]) -> None:
+    """Section 4's claims: where softmax collapse happens, and that weight decay both avoids it and generalizes."""
+    peak = {name: float(np.max(frac)) for name, frac in zero_grad.items()}
+    check_claim("in float32, at some point over a quarter of the training pairs have an exactly-zero right-answer gradient",
+                peak["float32"] > 0.25, f"peak {peak['float32']:.0%}")
+    check_claim("in float64 only a few pairs ever do (under 10%), with StableMax and with weight decay not a single one",
+                peak["float64"] < 0.1 and peak["StableMax"] == peak["weight decay"] == 0.0,
+                ", ".join(f"{name} {frac:.0%}" for name, frac in peak.items()))
+    check_claim("weight decay keeps every snapshot's median gap below the float32 wall of 16.6",
+                float(np.max(gap_median["weight decay"])) < FLOAT32_COLLAPSE_GAP,
+                f"largest median gap {np.max(gap_median['weight decay']):.1f}")
+    best = {n: float(r.metrics["test_acc"].max()) for n, r in runs.items()}
+    check_claim("none of the three runs without weight decay generalizes within 5,000 steps (test accuracy below 50%)",
+                all(best[n] < 0.5 for n in ("float32", "float64", "StableMax")),
+                f"{ {n: round(b, 2) for n, b in best.items()} }")
+    check_claim("the weight-decay run does generalize (test accuracy above 80%)", best["weight decay"] > 0.8,
+                f"{best['weight decay']:.0%}")

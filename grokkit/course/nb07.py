@@ -70,12 +70,12 @@ def check_grokfast_step(fn: Callable[..., Any]) -> None:
     check_function(fn, reference_grokfast_step, _grokfast_cases(), name="grokfast_step", rtol=1e-6, atol=1e-9)
 
 
-# --------------------------------------------------------------------------- 7.2
+# --------------------------------------------------------------------------- the data-efficiency experiment
 
 
 def check_fraction_experiment(base: Any, fractions: Sequence[float], seeds: Sequence[int], fraction_runs: Any,
                               fraction_steps: Any, level: float) -> None:
-    """Exercise 7.2: one run per (fraction, seed) from ``replace(base, train_fraction=f, seed=s)``,
+    """Notebook 07's data-efficiency experiment (worked code, formerly an exercise): one run per (fraction, seed) from ``replace(base, train_fraction=f, seed=s)``,
     and each run's first step at ``level`` test accuracy."""
     for name, value in (("fraction_runs", fraction_runs), ("fraction_steps", fraction_steps)):
         if not isinstance(value, dict):
@@ -103,7 +103,7 @@ def check_fraction_experiment(base: Any, fractions: Sequence[float], seeds: Sequ
 
 def check_phase_diagram(phase: Any, runs: Sequence[Any], lrs: Sequence[float], wds: Sequence[float],
                         level: float, delay: int) -> None:
-    """Exercise 7.3: ``phase[i, j]`` is the Liu class of the run with learning rate lrs[i], weight decay wds[j]."""
+    """Exercise 7.2: ``phase[i, j]`` is the Liu class of the run with learning rate lrs[i], weight decay wds[j]."""
     expected = phase_classes(runs, len(lrs), len(wds), level, delay)
     arr = np.asarray(phase, dtype=object)
     if arr.shape != expected.shape:
@@ -130,5 +130,5 @@ def _power_cases() -> list[tuple]:
 
 
 def check_frequency_power(fn: Callable[..., Any]) -> None:
-    """Exercise 7.4: ``fn(W)`` returns the share of W's non-constant power at each frequency 1..p//2."""
+    """Exercise 7.3: ``fn(W)`` returns the share of W's non-constant power at each frequency 1..p//2."""
     check_function(fn, reference_frequency_power, _power_cases(), name="frequency_power", rtol=1e-6, atol=1e-9)

@@ -41,6 +41,7 @@ __all__ = [
     "dump_notebook",
     "student_notebook",
     "build_student",
+    "write_notebooks",
     "notebook_paths",
     "exercise_problems",
     "tag_notebook",
@@ -57,12 +58,15 @@ SOLUTION = ("BEGIN SOLUTION", "END SOLUTION")
 HIDDEN_TESTS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 MARK_SCHEME = ("BEGIN MARK SCHEME", "END MARK SCHEME")
 
-EXERCISE_HEADER = re.compile(r"^###\s+Exercise\s+(\d+)\.(\d+)\s+[—–-]\s+\S")
+# N is the notebook's number: digits, and a letter for a chapter inserted after one (01b).
+EXERCISE_HEADER = re.compile(r"^###\s+Exercise\s+(\d+[a-z]?)\.(\d+)\s+[—–-]\s+\S")
 EXERCISE_META = re.compile(
     r"\*\*Difficulty\*\*\s*[🔴⚪]{5}\s*·\s*"
     r"\*\*Importance\*\*\s*[🔵⚪]{5}\s*·\s*"
     r"\*\*Time\*\*\s*~?\s*\d+\s*min"
 )
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+DIGITS = "0123456789"
 CHECK_CALL = re.compile(r"\bcheck_\w*\s*\(")
 GRADE_ID = re.compile(r"^[A-Za-z0-9_\-]+$")
 # How far after a solution cell its check call may come (the next cell, or the one after).
@@ -118,10 +122,30 @@ def load_notebook(path: Path | str) -> dict[str, Any]:
         raise NotebookError(
             f"{path}: nbformat {nb.get('nbformat')!r} is not supported (expected 4)"
         )
+    if not isinstance(nb.get("metadata", {}), dict):
+        raise NotebookError(f"{path}: notebook metadata is a {type(nb['metadata']).__name__}, not an object")
     for index, cell in enumerate(nb["cells"]):
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             raise NotebookError(f"{path}, cell {index + 1}: not a valid notebook cell")
+        _check_cell_metadata(cell, f"{path}, cell {index + 1}")
     return nb
+
+
+def _check_cell_metadata(cell: dict[str, Any], where: str) -> None:
+    """Refuse cell metadata of the wrong type (the builder reads it to find solutions)."""
+    meta = cell.get("metadata", {})
+    if not isinstance(meta, dict):
+        raise NotebookError(f"{where}: cell metadata is a {type(meta).__name__}, not an object")
+    grader = meta.get("nbgrader", {})
+    if not isinstance(grader, dict):
+        raise NotebookError(
+            f"{where}: metadata 'nbgrader' is a {type(grader).__name__}, not an object"
+        )
+    for key in ("solution", "grade", "locked", "task"):
+        if key in grader and not isinstance(grader[key], bool):
+            raise NotebookError(
+                f"{where}: metadata nbgrader.{key} is {grader[key]!r}, not true or false"
+            )
 
 
 def dump_notebook(nb: dict[str, Any]) -> str:
@@ -224,28 +248,45 @@ def notebook_paths(src: Path | str) -> list[Path]:
     return [src]
 
 
-def build_student(src: Path | str, out: Path | str) -> list[Path]:
-    """Write student versions of the notebooks in ``src`` (a folder or one file) into ``out``.
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
-    Every notebook is converted in memory first; if any is bad, NotebookError is raised
-    and nothing is written. Returns the paths written, in order.
-    """
-    inputs = notebook_paths(src)
-    out = Path(out)
+
+def _check_output_folder(out: Path) -> None:
+    """Refuse, in one line, an output path that cannot become a folder of notebooks."""
     if out.exists() and not out.is_dir():
         raise NotebookError(f"{out}: exists and is not a folder")
-    resolved_out = out.resolve()
-    for path in inputs:
-        if path.resolve().parent == resolved_out:
-            raise NotebookError(
-                f"{out}: the output folder holds the source notebook {path.name}; "
-                "writing there would overwrite the solutions"
-            )
-    converted = [(p.name, dump_notebook(student_notebook(load_notebook(p), p))) for p in inputs]
+    ancestor = out.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise NotebookError(f"{out}: cannot be created, {ancestor} is a file, not a folder")
+    writable = out if out.exists() else ancestor
+    if not os.access(writable, os.W_OK | os.X_OK):
+        raise NotebookError(f"{out}: cannot write there ({writable} is not writable)")
+    if out.exists() and not os.access(out.parent, os.W_OK | os.X_OK):
+        raise NotebookError(f"{out}: cannot write there ({out.parent} is not writable)")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+
+def write_notebooks(out: Path | str, converted: list[tuple[str, str]]) -> list[Path]:
+    """Write (file name, text) pairs into the folder ``out``, all or nothing.
+
+    Everything is written into a temporary folder beside ``out`` first; only when all
+    files are there are they renamed into place, so a failure leaves ``out`` as it was.
+    The folder and files get the permissions the user's umask gives (not mkdtemp's 0700).
+    """
+    out = Path(out)
+    _check_output_folder(out)
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as err:
+        raise NotebookError(f"{out}: cannot write there ({err.strerror})") from None
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
         for name, text in converted:
             (tmp / name).write_text(text, encoding="utf-8")
         if not out.exists():
@@ -253,19 +294,51 @@ def build_student(src: Path | str, out: Path | str) -> list[Path]:
         else:
             for name, _ in converted:
                 os.replace(tmp / name, out / name)
+    except OSError as err:
+        raise NotebookError(f"{out}: cannot write there ({err.strerror})") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
     return [out / name for name, _ in converted]
 
 
+def _refuse_source_folder(inputs: list[Path], out: Path) -> None:
+    """Refuse an output folder that holds one of the source notebooks."""
+    resolved_out = out.resolve()
+    for path in inputs:
+        if path.resolve().parent == resolved_out:
+            raise NotebookError(
+                f"{out}: the output folder holds the source notebook {path.name}; "
+                "writing there would overwrite the solutions"
+            )
+
+
+def build_student(src: Path | str, out: Path | str) -> list[Path]:
+    """Write student versions of the notebooks in ``src`` (a folder or one file) into ``out``.
+
+    Every notebook is converted in memory first; if any is bad, or ``out`` cannot be
+    written, NotebookError is raised and nothing is written. Returns the paths written.
+    """
+    inputs = notebook_paths(src)
+    out = Path(out)
+    _check_output_folder(out)
+    _refuse_source_folder(inputs, out)
+    converted = [(p.name, dump_notebook(student_notebook(load_notebook(p), p))) for p in inputs]
+    return write_notebooks(out, converted)
+
+
 # --------------------------------------------------------------------------- exercise format
 
 
-def _notebook_number(path: Path | str) -> int | None:
+def _chapter(digits: str, letter: str = "") -> str:
+    """A chapter's number without leading zeros: "01", "b" -> "1b"."""
+    return f"{int(digits)}{letter}"
+
+
+def _notebook_number(path: Path | str) -> str | None:
     """The NN of a file named ``NN_something.ipynb``, or None."""
-    match = re.match(r"^(\d+)_", Path(path).name)
-    return int(match.group(1)) if match else None
+    match = re.match(r"^(\d+)([a-z]?)_", Path(path).name)
+    return _chapter(match.group(1), match.group(2)) if match else None
 
 
 def exercise_problems(nb: dict[str, Any], path: Path | str = "<notebook>") -> list[str]:
@@ -293,7 +366,8 @@ def exercise_problems(nb: dict[str, Any], path: Path | str = "<notebook>") -> li
         if kind == "markdown":
             header = EXERCISE_HEADER.match(text.lstrip())
             if header:
-                n, m = int(header.group(1)), int(header.group(2))
+                n = _chapter(*re.match(r"(\d+)([a-z]?)", header.group(1)).groups())  # type: ignore[union-attr]
+                m = int(header.group(2))
                 if number is not None and n != number:
                     problems.append(f"{where}: exercise {n}.{m} should be numbered {number}.M")
                 if m <= previous_m:
@@ -387,7 +461,7 @@ def tag_notebook(nb: dict[str, Any], path: Path | str = "<notebook>") -> tuple[d
     cells = nb["cells"]
     stem = re.sub(r"[^A-Za-z0-9_\-]", "_", Path(path).stem) or "nb"
     number = _notebook_number(path)
-    prefix = f"nb{number:02d}" if number is not None else stem
+    prefix = f"nb{int(number.rstrip(LETTERS)):02d}{number.lstrip(DIGITS)}" if number is not None else stem
     used = {
         str(_nbgrader(c).get("grade_id"))
         for c in cells
