@@ -74,9 +74,9 @@ def notebook_badges(path: str, previous: str | None, following: str | None) -> s
     line = f"[![Open In Colab]({COLAB_BADGE})]({colab_url(path)}) [![Binder]({BINDER_BADGE})]({binder_url(path)})"
     steps = []
     if previous:
-        steps.append(f"[← {Path(previous).name.split("_")[0]}]({colab_url(previous)})")
+        steps.append(f"[← {Path(previous).name.split('_')[0]}]({colab_url(previous)})")
     if following:
-        steps.append(f"[{Path(following).name.split("_")[0]} →]({colab_url(following)})")
+        steps.append(f"[{Path(following).name.split('_')[0]} →]({colab_url(following)})")
     return line + (" · on Colab: " + " · ".join(steps) if steps else "")
 
 
