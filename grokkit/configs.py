@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-EMBEDDINGS = ("tied", "untied", "circular")
+EMBEDDINGS = ("tied", "untied", "circular", "collapsed")
 ACTIVATIONS = ("relu", "square")
 REGULARIZERS = ("l2", "l1")
 LOSSES = ("cross_entropy", "stablemax")
@@ -92,7 +92,15 @@ class _TrainingFields:
 
 @dataclass(frozen=True)
 class ModAddConfig(_TrainingFields):
-    """(a + b) mod p with a one-hidden-layer MLP; defaults are the explorable's main model."""
+    """(a + b) mod p with a one-hidden-layer MLP; defaults are the explorable's main model.
+
+    embedding: "tied" (one learned embedding, also the unembedding), "untied" (a second one
+    for the unembedding), "circular" (fixed cos/sin columns of circular_freqs; embed_size must
+    be 2 * len(circular_freqs)) or "collapsed" (no embedding: W_in (p x H) and W_out (H x p)
+    are the trained parameters, the explorable's collapsed in/out variant). Fields a mode does
+    not use are ignored: circular_freqs unless circular, embed_size when collapsed (so a grid
+    may cross embedding with embed_size; its collapsed runs then repeat one model).
+    """
 
     p: int = 67
     train_fraction: float = 0.4
