@@ -2,14 +2,19 @@
 
 An experiment is ``dataclasses.replace(PAIR_MODADD, weight_decay=0.1)``. Every value is
 checked when the config is made, so a bad value fails before any training starts, with
-a message naming the field and what it may be.
+a message naming the field and what it may be: numbers must be finite reals (not bools,
+not strings), counts integers, seeds in [0, 2**32), and a config whose estimated memory
+or training time is out of reach (:func:`estimate_cost`) is refused with the estimate.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
-from typing import Any
+from fractions import Fraction
+from typing import Any, Callable
 
 EMBEDDINGS = ("tied", "untied", "circular", "collapsed")
 ACTIVATIONS = ("relu", "square")
@@ -17,36 +22,113 @@ REGULARIZERS = ("l2", "l1")
 LOSSES = ("cross_entropy", "stablemax")
 DTYPES = ("float32", "float64")
 
+# Limits of one model's training, checked on estimates made before any work (estimate_cost).
+MAX_MEMORY_BYTES = 16 * 2**30
+MAX_SECONDS = 7 * 24 * 3600
+# The estimate's machine: one CPU core doing 1e10 matrix-product FLOP/s, plus 20 us of
+# Python per training step (measured 18-35 us per step on this course's engine).
+FLOP_PER_SECOND = 10**10
+SECONDS_PER_STEP = 2e-5
+SEED_LIMIT = 2**32
+
 
 def _fail(cls_name: str, name: str, value: Any, allowed: str) -> None:
-    raise ValueError(f"{cls_name}.{name} = {value!r} is not allowed: {name} must be {allowed}")
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:60] + f"... ({len(shown)} characters)"
+    raise ValueError(f"{cls_name}.{name} = {shown} is not allowed: {name} must be {allowed}")
+
+
+def _check_real(cfg: Any, name: str, allowed: str, ok: Callable[[float], bool]) -> None:
+    """Refuse a value of ``name`` that is not a finite real number with ok(value); store it as a float."""
+    v = getattr(cfg, name)
+    if (isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v)
+            or not ok(float(v))):
+        _fail(type(cfg).__name__, name, v, f"{allowed} (a finite real number, not a bool or a string)")
+    object.__setattr__(cfg, name, float(v))
+
+
+def _check_int(cfg: Any, name: str, allowed: str, ok: Callable[[int], bool]) -> None:
+    """Refuse a value of ``name`` that is not an integer with ok(value); store it as an int."""
+    v = getattr(cfg, name)
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not ok(int(v)):
+        _fail(type(cfg).__name__, name, v, f"{allowed} (not a bool)")
+    object.__setattr__(cfg, name, int(v))
 
 
 def _check_positive_ints(cfg: Any, *names: str) -> None:
     """Raise ValueError naming the first of ``names`` whose value is not a positive integer (bools excluded)."""
     for name in names:
-        v = getattr(cfg, name)
-        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-            _fail(type(cfg).__name__, name, v, "a positive integer")
+        _check_int(cfg, name, "a positive integer", lambda v: v >= 1)
+
+
+def _check_choice(cfg: Any, name: str, choices: tuple[str, ...]) -> None:
+    """Refuse a value of ``name`` that is not one of the strings ``choices``."""
+    v = getattr(cfg, name)
+    if not isinstance(v, str) or v not in choices:
+        _fail(type(cfg).__name__, name, v, f"one of {choices}")
 
 
 def _check_common_training_fields(cfg: Any) -> None:
     """Check the fields every trainable config has (MLP and transformer): AdamW, Grokfast, schedule, seed."""
-    n = type(cfg).__name__
-    if not cfg.weight_decay >= 0:
-        _fail(n, "weight_decay", cfg.weight_decay, "a number >= 0")
-    if not cfg.lr > 0:
-        _fail(n, "lr", cfg.lr, "a number > 0")
+    _check_real(cfg, "weight_decay", "a number >= 0", lambda v: v >= 0)
+    _check_real(cfg, "lr", "a number > 0", lambda v: v > 0)
     for name in ("beta1", "beta2", "grokfast_alpha"):
-        if not 0.0 <= getattr(cfg, name) < 1.0:
-            _fail(n, name, getattr(cfg, name), "in [0, 1)")
-    if not cfg.grokfast_lambda >= 0:
-        _fail(n, "grokfast_lambda", cfg.grokfast_lambda, "a number >= 0")
+        _check_real(cfg, name, "in [0, 1)", lambda v: 0.0 <= v < 1.0)
+    _check_real(cfg, "grokfast_lambda", "a number >= 0", lambda v: v >= 0)
     _check_positive_ints(cfg, "steps", "log_every")
-    if not isinstance(cfg.save_every, int) or isinstance(cfg.save_every, bool) or cfg.save_every < 0:
-        _fail(n, "save_every", cfg.save_every, "an integer >= 0 (0: no snapshots but the first and last)")
-    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
-        _fail(n, "seed", cfg.seed, "an integer >= 0")
+    _check_int(cfg, "save_every", "an integer >= 0 (0: no snapshots but the first and last)", lambda v: v >= 0)
+    _check_int(cfg, "seed", "an integer >= 0 and < 2**32", lambda v: 0 <= v < SEED_LIMIT)
+
+
+def _n_scheduled(steps: int, every: int) -> int:
+    """How many steps schedule(steps, every) lists, at most (0, every, ..., and the last)."""
+    return steps // every + 2 if every > 0 else 2
+
+
+def _readable_bytes(n: int) -> str:
+    """A byte count in words (GiB, TiB, ... or a power of ten for absurd sizes)."""
+    for unit, size in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            q = n // size
+            return f"about {q:,} {unit}" if q < 10**6 else f"about 10^{len(str(n)) - 1} bytes"
+    return f"about {n} bytes"
+
+
+def _readable_seconds(work: int) -> str:
+    """A duration in words, from work counted in FLOP at FLOP_PER_SECOND."""
+    s = work // FLOP_PER_SECOND
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if s >= size:
+            q = s // size
+            if q >= 10**6:
+                return f"about 10^{len(str(q)) - 1} {unit}"
+            return f"about {q:,} {unit if q > 1 else unit[:-1]}"
+    return f"about {s} seconds"
+
+
+def _check_cost(cfg: Any, cost: Callable[[dict], tuple[int, int]]) -> None:
+    """Refuse a config whose estimated memory or time is over the limits, naming the size field to blame.
+
+    ``cost(values)`` gives (bytes, work in FLOP incl. per-step overhead) for a dict of field
+    values. The field named is the one whose default brings the estimate down the most.
+    """
+    values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+    memory, work = cost(values)
+    over = [i for i, (amount, limit) in enumerate(((memory, MAX_MEMORY_BYTES),
+                                                   (work, MAX_SECONDS * FLOP_PER_SECOND))) if amount > limit]
+    if not over:
+        return
+    sizes = [f for f in dataclasses.fields(cfg) if f.type in ("int", int) and f.name != "seed"
+             and values[f.name] != f.default]
+    blame = min(sizes, key=lambda f: cost({**values, f.name: f.default})[over[0]], default=None)
+    name = blame.name if blame is not None else "steps"
+    direction = "larger" if blame is not None and values[name] < blame.default else "smaller"
+    _fail(type(cfg).__name__, name, values[name],
+          f"{direction}: this config would need {_readable_bytes(memory)} of memory (limit "
+          f"{_readable_bytes(MAX_MEMORY_BYTES)[6:]}) and {_readable_seconds(work)} of training on one CPU core "
+          f"(limit {_readable_seconds(MAX_SECONDS * FLOP_PER_SECOND)[6:]}; estimated at {FLOP_PER_SECOND:.0e} "
+          f"FLOP/s and {SECONDS_PER_STEP * 1e6:.0f} us per step)")
 
 
 @dataclass(frozen=True)
@@ -72,22 +154,47 @@ class _TrainingFields:
     grokfast_lambda: float = 0.0
 
     def _check_training_fields(self) -> None:
-        n = type(self).__name__
-        if self.activation not in ACTIVATIONS:
-            _fail(n, "activation", self.activation, f"one of {ACTIVATIONS}")
-        if not 0.0 <= self.dropout < 1.0:
-            _fail(n, "dropout", self.dropout, "in [0, 1)")
-        if self.regularizer not in REGULARIZERS:
-            _fail(n, "regularizer", self.regularizer, f"one of {REGULARIZERS}")
+        _check_choice(self, "activation", ACTIVATIONS)
+        _check_real(self, "dropout", "in [0, 1)", lambda v: 0.0 <= v < 1.0)
+        _check_choice(self, "regularizer", REGULARIZERS)
         _check_common_training_fields(self)
-        if not self.eps > 0:
-            _fail(n, "eps", self.eps, "a number > 0")
-        if not self.init_scale > 0:
-            _fail(n, "init_scale", self.init_scale, "a number > 0")
-        if self.loss not in LOSSES:
-            _fail(n, "loss", self.loss, f"one of {LOSSES}")
-        if self.dtype not in DTYPES:
-            _fail(n, "dtype", self.dtype, f"one of {DTYPES}")
+        _check_real(self, "eps", "a number > 0", lambda v: v > 0)
+        _check_real(self, "init_scale", "a number > 0", lambda v: v > 0)
+        _check_choice(self, "loss", LOSSES)
+        _check_choice(self, "dtype", DTYPES)
+
+
+def _mlp_cost(v: dict) -> tuple[int, int]:
+    """(bytes, FLOP) estimate of training one MLP with the field values ``v`` (see estimate_cost)."""
+    H, steps = v["hidden_size"], v["steps"]
+    n_log, n_save = _n_scheduled(steps, v["log_every"]), _n_scheduled(steps, v["save_every"])
+    if "p" in v:
+        p, d = v["p"], v["embed_size"]
+        n_all = p * (p + 1) // 2 if v["symmetric"] else p * p
+        n_train = int(Fraction(v["train_fraction"]) * n_all)
+        n_embed = {"tied": 1, "untied": 2}.get(v["embedding"], 0)
+        params, collapsed = n_embed * p * d + 2 * d * H, 2 * p * H
+        floats = 5 * params + 3 * collapsed + 2 * (2 * H + p) * n_all + n_save * (collapsed + params)
+        data = 3 * 8 * n_all
+        step = 4 * p * d * H * (1 + max(n_embed, 1)) + 6 * n_train * H * p
+        evaluation = 2 * (n_all - n_train) * H * p
+    else:
+        n_in, n_all = v["n_bits"] + 1, v["n_train"] + v["n_test"]
+        params = n_in * H + H
+        floats = 5 * params + 2 * (2 * H + 1) * n_all + 2 * n_save * params
+        data = (4 * n_in + 8) * n_all
+        step = 4 * v["n_train"] * H * (n_in + 1)
+        evaluation = 2 * v["n_test"] * H * (n_in + 1)
+    width = 8 if v["dtype"] == "float64" else 4
+    memory = width * floats + data + 2 * 8 * 6 * n_log + 2 * (steps + 1)
+    work = steps * step + n_log * evaluation + steps * int(SECONDS_PER_STEP * FLOP_PER_SECOND)
+    return memory, work
+
+
+def estimate_cost(cfg: Any) -> tuple[int, float]:
+    """Estimated (bytes of memory, seconds on one CPU core) of training one model of an MLP config."""
+    memory, work = _mlp_cost({f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)})
+    return memory, work / FLOP_PER_SECOND
 
 
 @dataclass(frozen=True)
@@ -112,27 +219,32 @@ class ModAddConfig(_TrainingFields):
 
     def __post_init__(self) -> None:
         n = type(self).__name__
-        if not isinstance(self.p, int) or self.p < 3:
-            _fail(n, "p", self.p, "an integer >= 3")
-        if not 0.0 < self.train_fraction <= 1.0:
-            _fail(n, "train_fraction", self.train_fraction, "in (0, 1]")
+        _check_int(self, "p", "an integer >= 3", lambda v: v >= 3)
+        _check_real(self, "train_fraction", "in (0, 1), leaving pairs to test on", lambda v: 0.0 < v < 1.0)
         if not isinstance(self.symmetric, bool):
             _fail(n, "symmetric", self.symmetric, "True (pairs a <= b) or False (all pairs)")
-        if self.embedding not in EMBEDDINGS:
-            _fail(n, "embedding", self.embedding, f"one of {EMBEDDINGS}")
+        _check_choice(self, "embedding", EMBEDDINGS)
         _check_positive_ints(self, "embed_size", "hidden_size")
-        freqs = tuple(self.circular_freqs)
-        object.__setattr__(self, "circular_freqs", freqs)
-        if self.embedding == "circular":
-            if not freqs or any((not isinstance(k, int)) or not 1 <= k <= (self.p - 1) // 2 for k in freqs):
-                _fail(n, "circular_freqs", freqs, f"a non-empty tuple of integers in 1..{(self.p - 1) // 2}")
-            if self.embed_size != 2 * len(freqs):
-                _fail(n, "embed_size", self.embed_size,
-                      f"2 * len(circular_freqs) = {2 * len(freqs)} for the circular embedding")
-        n_pairs = self.n_pairs
-        if int(self.train_fraction * n_pairs) < 1:
-            _fail(n, "train_fraction", self.train_fraction, f"large enough to keep one of the {n_pairs} pairs")
+        top = (self.p - 1) // 2
+        freqs = self.circular_freqs
+        allowed = f"a non-empty tuple of distinct integers in 1..{top} (p = {self.p}), for every embedding"
+        if (not isinstance(freqs, (tuple, list)) or not freqs
+                or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= top
+                       for k in freqs)
+                or len({int(k) for k in freqs}) != len(freqs)):
+            _fail(n, "circular_freqs", freqs, allowed)
+        object.__setattr__(self, "circular_freqs", tuple(int(k) for k in freqs))
+        if self.embedding == "circular" and self.embed_size != 2 * len(self.circular_freqs):
+            _fail(n, "embed_size", self.embed_size,
+                  f"2 * len(circular_freqs) = {2 * len(self.circular_freqs)} for the circular embedding")
         self._check_training_fields()
+        _check_cost(self, _mlp_cost)
+        n_pairs = self.n_pairs
+        if self.n_train < 1:
+            _fail(n, "train_fraction", self.train_fraction, f"large enough to keep one of the {n_pairs} pairs")
+        if self.n_train >= n_pairs:
+            _fail(n, "train_fraction", self.train_fraction,
+                  f"small enough to leave some of the {n_pairs} pairs to test on")
 
     @property
     def task(self) -> str:
@@ -181,6 +293,9 @@ class ParityConfig(_TrainingFields):
         if self.k > self.n_bits:
             _fail(n, "k", self.k, f"at most n_bits = {self.n_bits}")
         self._check_training_fields()
+        if self.loss != "cross_entropy":  # one logit: StableMax needs a softmax over classes
+            _fail(n, "loss", self.loss, "'cross_entropy' for parity")
+        _check_cost(self, _mlp_cost)
 
     @property
     def task(self) -> str:
@@ -208,16 +323,18 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
 
 def config_from_dict(d: dict[str, Any]) -> Config:
     """Rebuild a config from :func:`config_to_dict`'s output; unknown names raise ValueError."""
+    if not isinstance(d, dict):
+        raise ValueError(f"config = {d!r:.80} is not allowed: config must be a dict of field names and values")
     d = dict(d)
     task = d.pop("task", None)
-    cls = {"modadd": ModAddConfig, "parity": ParityConfig}.get(task)
+    cls = {"modadd": ModAddConfig, "parity": ParityConfig}.get(task) if isinstance(task, str) else None
     if cls is None:
         raise ValueError(f"config.task = {task!r} is not allowed: task must be 'modadd' or 'parity'")
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
         raise ValueError(f"unknown {cls.__name__} field(s) {unknown}: allowed are {sorted(names)}")
-    if "circular_freqs" in d:
+    if isinstance(d.get("circular_freqs"), list):
         d["circular_freqs"] = tuple(d["circular_freqs"])
     return cls(**d)
 
@@ -265,5 +382,6 @@ GEN_MEM_GEN = ModAddConfig(
 __all__ = [
     "ModAddConfig", "ParityConfig", "Config", "PAIR_MODADD", "PAIR_FIVE_NEURON", "PAIR_PARITY",
     "REVERSE_GROKKING", "GEN_MEM_GEN", "config_to_dict", "config_from_dict", "make_config",
-    "EMBEDDINGS", "ACTIVATIONS", "REGULARIZERS", "LOSSES", "DTYPES",
+    "EMBEDDINGS", "ACTIVATIONS", "REGULARIZERS", "LOSSES", "DTYPES", "estimate_cost", "MAX_MEMORY_BYTES",
+    "MAX_SECONDS",
 ]

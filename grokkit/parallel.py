@@ -51,12 +51,12 @@ def cpu_quota() -> int:
     return max(1, n)
 
 
-def busy_cpus(samples: int = 5, interval: float = 0.002) -> int:
+def busy_cpus(samples: int = 5, interval: float = 0.002, loadavg: Path = Path("/proc/loadavg")) -> int:
     """Tasks ready to run besides this one, from /proc/loadavg: the fewest of a few samples (0 where unknown)."""
     counts = []
     for i in range(samples):
         try:
-            running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+            running = int(loadavg.read_text().split()[3].split("/")[0])
         except (OSError, ValueError, IndexError):
             return 0
         counts.append(running - 1)

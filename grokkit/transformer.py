@@ -14,16 +14,35 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 import torch
 
-from .configs import _check_common_training_fields, _check_positive_ints, _fail
+from .configs import (
+    FLOP_PER_SECOND, SECONDS_PER_STEP, _check_common_training_fields, _check_cost, _check_int,
+    _check_positive_ints, _check_real, _fail, _n_scheduled,
+)
 from .parallel import threads_to_use
 from .run import Run, schedule
 from .tasks import modadd_split
 
 TRANSFORMER_METRICS = ("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm")
+
+
+def _transformer_cost(v: dict) -> tuple[int, int]:
+    """(bytes, FLOP) estimate of training one transformer with the field values ``v``: float32, autograd."""
+    p, d, m, steps = v["p"], v["d_model"], v["d_mlp"], v["steps"]
+    n_all = p * p
+    n_train = int(Fraction(v["train_fraction"]) * n_all)
+    n_log, n_save = _n_scheduled(steps, v["log_every"]), _n_scheduled(steps, v["save_every"])
+    params = (p + 1) * d + 3 * d + 4 * d * d + 2 * d * m + m + d * p
+    per_example = 3 * 6 * d + 2 * m + 3 * v["n_heads"] + p      # activations autograd keeps
+    memory = 4 * (5 * params + 2 * n_all * per_example + n_save * p * d) + 2 * 8 * n_all + 5 * 8 * n_log
+    flop_per_example = 2 * (3 * 3 * d * d + d * d + 2 * d * m + d * p)
+    work = (3 * steps * n_train * flop_per_example + n_log * (n_all - n_train) * flop_per_example
+            + steps * int(SECONDS_PER_STEP * FLOP_PER_SECOND))
+    return memory, work
 
 
 @dataclass(frozen=True)
@@ -48,16 +67,18 @@ class TransformerConfig:
 
     def __post_init__(self) -> None:
         n = type(self).__name__
-        if not isinstance(self.p, int) or isinstance(self.p, bool) or self.p < 3:
-            _fail(n, "p", self.p, "an integer >= 3")
-        if not 0.0 < self.train_fraction < 1.0:
-            _fail(n, "train_fraction", self.train_fraction, "in (0, 1), leaving pairs to test on")
-        if int(self.train_fraction * self.p * self.p) < 1:
-            _fail(n, "train_fraction", self.train_fraction, f"large enough to keep one of the {self.p ** 2} pairs")
+        _check_int(self, "p", "an integer >= 3", lambda v: v >= 3)
+        _check_real(self, "train_fraction", "in (0, 1), leaving pairs to test on", lambda v: 0.0 < v < 1.0)
         _check_positive_ints(self, "d_model", "n_heads", "d_mlp")
         if self.d_model % self.n_heads:
             _fail(n, "n_heads", self.n_heads, f"a divisor of d_model = {self.d_model}")
         _check_common_training_fields(self)
+        _check_cost(self, _transformer_cost)
+        if self.n_train < 1:
+            _fail(n, "train_fraction", self.train_fraction, f"large enough to keep one of the {self.p ** 2} pairs")
+        if self.n_train >= self.p * self.p:
+            _fail(n, "train_fraction", self.train_fraction,
+                  f"small enough to leave some of the {self.p ** 2} pairs to test on")
 
     @property
     def task(self) -> str:

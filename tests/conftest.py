@@ -13,3 +13,23 @@ REPO = Path(__file__).resolve().parent.parent
 def repo() -> Path:
     """The repository root."""
     return REPO
+
+
+# A tiny modular-addition model (every raw parameter kind: embed, unembed, hidden, out), trained
+# once per session; tests that tamper with saved runs copy its files.
+TINY_UNTIED = dict(p=11, embedding="untied", embed_size=4, hidden_size=3, steps=20, log_every=5, save_every=10)
+
+
+@pytest.fixture(scope="session")
+def tiny_run():
+    """A trained tiny Run (11 classes, untied embedding, 20 steps): cheap to save, load and tamper with."""
+    import grokkit
+
+    return grokkit.train(grokkit.ModAddConfig(**TINY_UNTIED), progress=False)
+
+
+@pytest.fixture
+def tiny_run_files(tiny_run, tmp_path) -> tuple[Path, Path]:
+    """The tiny run saved as tmp_path/run.npz and tmp_path/run.json (a fresh copy per test)."""
+    tiny_run.save(tmp_path / "run")
+    return tmp_path / "run.npz", tmp_path / "run.json"

@@ -71,10 +71,13 @@ def test_ci_runs_exactly_the_readme_test_command_in_a_fresh_venv():
     assert ci.index("rm -rf .venv") < ci.index(TEST_COMMAND)
     assert "chromium" in ci
     # pytest's exit status must reach CI: under `set -e` a failing test command stops the
-    # script, and nothing after it swallows a failure. Only the ipywidgets-7 job follows it.
+    # script, and nothing after it swallows a failure. Only the website (built from the
+    # notebooks that command executed) and the ipywidgets-7 job follow it.
     lines = ci.rstrip().splitlines()
     after = lines[lines.index(TEST_COMMAND) + 1:]
     assert [line for line in after if not line.startswith("#")] == [
+        ".venv/bin/python docs/site/build.py --require-executed",
+        "GROKKIT_SITE_REQUIRED=1 .venv/bin/python -m pytest tests/test_site.py",
         "python3 -m venv .venv-widgets7 && .venv-widgets7/bin/pip install -r requirements-widgets7.txt",
         'PYTHONPATH="$PWD" .venv-widgets7/bin/python -m pytest tests/test_widgets.py -o addopts="-p no:cacheprovider -ra"',
     ]
@@ -118,7 +121,8 @@ def test_dev_requirements_add_pinned_test_tools_to_the_learner_ones():
 def test_pytest_settings_collect_tests_and_notebooks_with_nbval():
     config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     pytest_cfg = config["tool"]["pytest"]["ini_options"]
-    assert pytest_cfg["testpaths"] == ["tests", "notebooks"]
+    # every notebook of the course, and of the Chinese edition only 00 (the others share its code)
+    assert pytest_cfg["testpaths"] == ["tests", "notebooks/*.ipynb", "notebooks/zh/00_start_here.ipynb"]
     for flag in ("--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=", "-p no:cacheprovider"):
         assert flag in pytest_cfg["addopts"]
     markers = " ".join(pytest_cfg["markers"])

@@ -27,9 +27,13 @@ def cpus(monkeypatch):
     torch.set_num_threads(before)
 
 
-def test_busy_cpus_reads_a_count_of_other_tasks_from_proc_loadavg(tmp_path, monkeypatch):
-    n = parallel.busy_cpus(samples=2, interval=0.0)
-    assert isinstance(n, int) and 0 <= n < 10_000
+def test_busy_cpus_counts_the_other_runnable_tasks_in_loadavg(tmp_path):
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("1.52 0.98 0.61 3/412 12345\n")           # 3 runnable, this process among them
+    assert parallel.busy_cpus(samples=2, interval=0.0, loadavg=loadavg) == 2
+    loadavg.write_text("0.00 0.00 0.00 1/412 12345\n")
+    assert parallel.busy_cpus(samples=1, loadavg=loadavg) == 0
+    assert parallel.busy_cpus(samples=1, loadavg=tmp_path / "missing") == 0   # unknown: assume free
 
 
 def test_cpu_quota_is_at_least_one_and_at_most_the_visible_cpus():
