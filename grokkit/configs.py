@@ -169,7 +169,8 @@ def _mlp_cost(v: dict) -> tuple[int, int]:
     H, steps = v["hidden_size"], v["steps"]
     n_log, n_save = _n_scheduled(steps, v["log_every"]), _n_scheduled(steps, v["save_every"])
     if "p" in v:
-        p, d = v["p"], v["embed_size"]
+        p = v["p"]
+        d = p if v["embedding"] == "collapsed" else v["embed_size"]    # collapsed: the p x p identity
         n_all = p * (p + 1) // 2 if v["symmetric"] else p * p
         n_train = int(Fraction(v["train_fraction"]) * n_all)
         n_embed = {"tied": 1, "untied": 2}.get(v["embedding"], 0)
