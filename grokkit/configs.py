@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
 
-EMBEDDINGS = ("tied", "untied", "circular")
+EMBEDDINGS = ("tied", "untied", "circular", "collapsed")
 ACTIVATIONS = ("relu", "square")
 REGULARIZERS = ("l2", "l1")
 LOSSES = ("cross_entropy", "stablemax")
@@ -169,7 +169,8 @@ def _mlp_cost(v: dict) -> tuple[int, int]:
     H, steps = v["hidden_size"], v["steps"]
     n_log, n_save = _n_scheduled(steps, v["log_every"]), _n_scheduled(steps, v["save_every"])
     if "p" in v:
-        p, d = v["p"], v["embed_size"]
+        p = v["p"]
+        d = p if v["embedding"] == "collapsed" else v["embed_size"]    # collapsed: the p x p identity
         n_all = p * (p + 1) // 2 if v["symmetric"] else p * p
         n_train = int(Fraction(v["train_fraction"]) * n_all)
         n_embed = {"tied": 1, "untied": 2}.get(v["embedding"], 0)
@@ -199,7 +200,15 @@ def estimate_cost(cfg: Any) -> tuple[int, float]:
 
 @dataclass(frozen=True)
 class ModAddConfig(_TrainingFields):
-    """(a + b) mod p with a one-hidden-layer MLP; defaults are the explorable's main model."""
+    """(a + b) mod p with a one-hidden-layer MLP; defaults are the explorable's main model.
+
+    embedding: "tied" (one learned embedding, also the unembedding), "untied" (a second one
+    for the unembedding), "circular" (fixed cos/sin columns of circular_freqs; embed_size must
+    be 2 * len(circular_freqs)) or "collapsed" (no embedding: W_in (p x H) and W_out (H x p)
+    are the trained parameters, the explorable's collapsed in/out variant). Fields a mode does
+    not use are ignored: circular_freqs unless circular, embed_size when collapsed (so a grid
+    may cross embedding with embed_size; its collapsed runs then repeat one model).
+    """
 
     p: int = 67
     train_fraction: float = 0.4

@@ -13,6 +13,11 @@ W_out = out @ unembed.T (H x p) -- the 24-neuron, 3,216-number picture the artic
 
     logits = act(W_in[a] + W_in[b]) @ W_out
 
+The ``collapsed`` variant trains W_in and W_out themselves: its embedding is the fixed
+p x p identity, so ``hidden`` *is* W_in (p x H) and ``out`` *is* W_out (H x p), and every
+formula above holds unchanged. The explorable reports that this model, trained directly
+with weight decay, does not generalize (explorable.md §5).
+
 Sparse parity (§2): inputs are 30 bits plus a constant-1 bias column; ``hidden`` is
 (n_bits + 1) x H, ``out`` is H x 1, and the single logit scores "odd parity".
 """
@@ -29,6 +34,9 @@ from .configs import Config, ModAddConfig
 # Haiku's truncated normal keeps +-2 standard deviations; VarianceScaling divides its
 # stddev by this constant so that the truncated samples have the intended variance.
 _TRUNC_STD_CORRECTION = 0.87962566103423978
+
+# Embeddings that are constants rather than parameters.
+FIXED_EMBEDDINGS = ("circular", "collapsed")
 
 
 def circular_embedding(p: int, freqs: tuple[int, ...] = (1,), normalize: bool = True) -> np.ndarray:
@@ -55,6 +63,9 @@ def init_params(cfg: Config) -> dict[str, torch.Tensor]:
 
     Modular addition: embed (p x d, Haiku VarianceScaling(2), fan_in p), [unembed],
     hidden (d x H, TruncatedNormal(1/sqrt(d))), out (H x d, TruncatedNormal(1/sqrt(H))).
+    Collapsed: hidden = W_in (p x H, VarianceScaling(2) like the embedding) and out = W_out
+    (H x p, TruncatedNormal(1/sqrt(H))), as the explorable's code initialises its collapsed
+    variant (the embedding feeds the ReLU directly; a Linear(p) replaces out @ embed.T).
     Parity: hidden ((n_bits + 1) x H) and out (H x 1), both TruncatedNormal(1/sqrt(fan_in)).
     All scaled by cfg.init_scale.
     """
@@ -64,6 +75,10 @@ def init_params(cfg: Config) -> dict[str, torch.Tensor]:
     if isinstance(cfg, ModAddConfig):
         d, h, p = cfg.embed_size, cfg.hidden_size, cfg.p
         embed_std = math.sqrt(2.0 / p) / _TRUNC_STD_CORRECTION
+        if cfg.embedding == "collapsed":
+            params["hidden"] = _truncated_normal((p, h), embed_std, gen) * s
+            params["out"] = _truncated_normal((h, p), 1 / math.sqrt(h), gen) * s
+            return params
         if cfg.embedding != "circular":
             params["embed"] = _truncated_normal((p, d), embed_std, gen) * s
         if cfg.embedding == "untied":
@@ -78,15 +93,17 @@ def init_params(cfg: Config) -> dict[str, torch.Tensor]:
 
 
 def fixed_embedding(cfg: ModAddConfig) -> np.ndarray | None:
-    """The constant embedding of a circular model (p x 2F), or None for learned embeddings."""
+    """The constant embedding: circular (p x 2F), collapsed (the p x p identity); None for learned embeddings."""
     if cfg.embedding == "circular":
         return circular_embedding(cfg.p, cfg.circular_freqs)
+    if cfg.embedding == "collapsed":
+        return np.eye(cfg.p)
     return None
 
 
 def _embeddings(params: dict, cfg: ModAddConfig):
     """(input embedding, unembedding) as arrays or tensors, whichever params holds."""
-    if cfg.embedding == "circular":
+    if cfg.embedding in FIXED_EMBEDDINGS:
         e = fixed_embedding(cfg)
         if isinstance(params["hidden"], torch.Tensor):
             e = torch.as_tensor(e, dtype=params["hidden"].dtype, device=params["hidden"].device)
@@ -139,6 +156,6 @@ def count_parameters(cfg: Config) -> dict[str, int]:
 
 
 __all__ = [
-    "circular_embedding", "init_params", "fixed_embedding", "collapse", "activation", "forward",
+    "FIXED_EMBEDDINGS", "circular_embedding", "init_params", "fixed_embedding", "collapse", "activation", "forward",
     "count_parameters",
 ]

@@ -24,7 +24,7 @@ class ModAddMLP(nn.Module):
         super().__init__()
         self.cfg = cfg
         init = models.init_params(cfg)
-        if cfg.embedding == "circular":
+        if cfg.embedding in models.FIXED_EMBEDDINGS:     # circular, or the identity of the collapsed model
             self.register_buffer("fixed_embed", torch.as_tensor(models.fixed_embedding(cfg)))
         else:
             self.embed = nn.Parameter(init["embed"])
@@ -35,7 +35,7 @@ class ModAddMLP(nn.Module):
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (N, p) of the pairs (a, b); ``mask`` multiplies the hidden activations (dropout)."""
-        e_in = self.fixed_embed if self.cfg.embedding == "circular" else self.embed
+        e_in = self.fixed_embed if self.cfg.embedding in models.FIXED_EMBEDDINGS else self.embed
         e_out = self.unembed if self.cfg.embedding == "untied" else e_in
         one_hot_a = nn.functional.one_hot(a, self.cfg.p).to(e_in.dtype)
         one_hot_b = nn.functional.one_hot(b, self.cfg.p).to(e_in.dtype)

@@ -153,8 +153,9 @@ def _raw_shapes(cfg: Config) -> dict[str, tuple[int, ...]]:
     H = cfg.hidden_size
     if cfg.task != "modadd":
         return {"hidden": (cfg.n_bits + 1, H), "out": (H, 1)}
-    p, d = cfg.p, cfg.embed_size
-    shapes = {} if cfg.embedding == "circular" else {"embed": (p, d)}
+    p = cfg.p
+    d = p if cfg.embedding == "collapsed" else cfg.embed_size     # collapsed: hidden is W_in, out is W_out
+    shapes = {} if cfg.embedding in ("circular", "collapsed") else {"embed": (p, d)}
     if cfg.embedding == "untied":
         shapes["unembed"] = (p, d)
     return {**shapes, "hidden": (d, H), "out": (H, d)}

@@ -92,7 +92,7 @@ class ModelStack:
             self.test_b = self.flat(stack([s.test_x[:, 1] for s in splits]))
             self.test_y = stack([s.test_y for s in splits])
             self.train_one_hot = torch.nn.functional.one_hot(self.train_y, self.p).to(dt)
-            if self.embedding == "circular":    # fixed cos/sin columns, the same for every model
+            if self.embedding in models.FIXED_EMBEDDINGS:    # cos/sin columns, or the identity (collapsed)
                 e = torch.as_tensor(models.fixed_embedding(c0), dtype=dt, device=dev)
                 self.fixed_embed = e.expand(self.M, *e.shape)
         else:
@@ -130,8 +130,8 @@ class ModelStack:
         return W_in, W_out
 
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(input embedding, unembedding), each (M, p, d): tied, untied or the fixed circle."""
-        if self.embedding == "circular":
+        """(input embedding, unembedding), each (M, p, d): tied, untied, the fixed circle or the identity."""
+        if self.embedding in models.FIXED_EMBEDDINGS:
             return self.fixed_embed, self.fixed_embed
         return self.params["embed"], self.params.get("unembed", self.params["embed"])
 

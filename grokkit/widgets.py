@@ -1,7 +1,8 @@
 """ipywidgets controls around :mod:`grokkit.plots`: scrub through training, move a, b, thresholds, N.
 
 Every control redraws figures that :mod:`grokkit.plots` draws; nothing here trains or
-computes anything new. Each figure lives in one persistent matplotlib Figure, redrawn in
+computes anything new, with one exception: the seed explorer trains a seed of a seed sweep
+again (timed, through :func:`grokkit.sweep.retrain`) when its weights are not shipped. Each figure lives in one persistent matplotlib Figure, redrawn in
 place (the plot functions only update their artists) and sent to the browser as PNG
 bytes in an ``ipywidgets.Image``, which works the same in JupyterLab, Notebook 7, VS Code
 and Binder.
@@ -14,6 +15,7 @@ How notebooks use them (a widget is the last value of its cell)::
     widgets.sweep_explorer_for(grokkit.sweep.load("parity_grid"))   # threshold sliders, a cell's curves
     widgets.sweep_explorer(...)                          # the same from plain arrays (see its docstring)
     widgets.construction_explorer()                      # N, modulus, activation, a, b
+    widgets.seed_explorer(grokkit.sweep.load("modadd_seeds"), runs={0: run})   # open any seed
 
 Without a kernel (nbviewer, a rendered HTML or PDF page) a widget shows nothing, so every
 builder has a fallback that still moves: with ``static=True``, or when the environment
@@ -26,8 +28,10 @@ the variable) pays only for one drawing of each widget.
 
 from __future__ import annotations
 
+import base64
 import os
 import time
+from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 import ipywidgets as W
@@ -390,9 +394,102 @@ def construction_explorer(N: int = 5, p: int = 67, a: int = plots.DEFAULT_A, b: 
     return ConstructionExplorer(N, p, a, b, activation, offset, dpi)
 
 
+def _row_of_seed(results: Any, seed: int) -> int:
+    """The results row of a finished seed; ValueError listing some finished seeds otherwise."""
+    rows = np.nonzero(np.asarray(results.done, bool) & (np.asarray(results.seeds) == seed))[0]
+    if len(rows) == 0:
+        done = [int(s) for s in np.asarray(results.seeds)[np.asarray(results.done, bool)][:8]]
+        raise ValueError(f"seed = {seed!r} is not a finished seed of {results.name!r}: finished are {done}, ...")
+    return int(rows[0])
+
+
+def _seed_run(results: Any, runs: dict[int, Run], seed: int, device: str) -> tuple[Run, str]:
+    """The run of ``seed``: from ``runs``, or trained again (and added to ``runs``); and a status line."""
+    r = _row_of_seed(results, seed)
+    note = "in hand, not retrained"
+    if seed not in runs:
+        from .sweep import retrain     # shipped results keep only the final W_in and the curves
+        t = time.perf_counter()
+        runs[seed] = retrain(results, [r], device=device)[0]
+        note = f"recomputed in {time.perf_counter() - t:.1f} s ({results.config(r).steps:,} steps)"
+    run = runs[seed]
+    diff = float(np.abs(run.W_in[-1] - results.W_in[r]).max())
+    return run, (f"<b>seed {seed}</b>: {note}; final test accuracy {run.metrics['test_acc'][-1]:.1%} "
+                 f"(shipped {results.test_acc[r]:.1%}); largest difference from the shipped W_in {diff:.2g}")
+
+
+SEED_FIGURES = (plots.waves, plots.dft, plots.frequency_stars, plots.logits)
+
+
+class SeedExplorer(Explorer):
+    """A seed menu over a seed sweep: the chosen seed's waves, DFT, stars and logits (figure 19 into 14-18)."""
+
+    def __init__(self, results: Any, runs: dict[int, Run], seed: int, device: str, dpi: float):
+        self.results, self.runs, self.device = results, runs, device
+        rows = np.nonzero(np.asarray(results.done, bool))[0]
+        options = [(_seed_label(results, r), int(results.seeds[r])) for r in rows]
+        self.menu = W.Dropdown(options=options, value=seed, description="seed", layout=W.Layout(width="460px"))
+        self.button = W.Button(description="open this seed", button_style="primary")
+        self.status = W.HTML()
+        super().__init__([W.HBox([self.menu, self.button]), self.status],
+                         [FigurePanel(f, dpi) for f in SEED_FIGURES])
+        self.button.on_click(lambda _: self.show_seed(int(self.menu.value)))
+        self.seed = seed
+        self.show_seed(seed)
+
+    def show_seed(self, seed: int) -> Run:
+        """Show ``seed``'s figures, training its run first (timed) unless it is in hand; returns the run."""
+        if seed not in self.runs:
+            self.status.value = f"training seed {seed} ..."
+        run, self.status.value = _seed_run(self.results, self.runs, int(seed), self.device)
+        self.seed = int(seed)
+        self.redraw()
+        return run
+
+    def _draw(self) -> None:
+        for panel in self.panels:
+            panel.render(self.runs[self.seed])
+
+
+def _seed_label(results: Any, r: int) -> str:
+    """A menu entry: the seed, its final test accuracy and key frequencies."""
+    freqs = ", ".join(map(str, results.key_frequencies(r))) or "none"
+    return f"seed {int(results.seeds[r])}: test accuracy {results.test_acc[r]:.0%}, frequencies {freqs}"
+
+
+def seed_explorer(results: Any, seed: int | None = None, *, runs: dict[int, Run] | None = None,
+                  device: str = "cpu", dpi: float = WIDGET_DPI, static: bool | None = None) -> SeedExplorer | Any:
+    """Open any seed of a seed sweep (e.g. ``grokkit.sweep.load("modadd_seeds")``) in the Fourier figures.
+
+    A menu lists the finished seeds with their test accuracy and key frequencies; "open this
+    seed" shows its waves, DFT, frequency stars and logits. Shipped results keep only each
+    seed's final W_in and curves, so a seed is trained again (``grokkit.sweep.retrain``; the
+    time is shown) unless ``runs`` ({seed: Run}, e.g. the notebook's own run of seed 0) holds
+    it; opened seeds are added to ``runs``. seed: shown first (default: the first of ``runs``,
+    else the first finished seed). static (or GROKKIT_STATIC=1): that seed's four figures as images.
+    """
+    if "W_in" not in getattr(results, "arrays", {}):
+        raise ValueError("seed_explorer needs a seed sweep that keeps weights (Grid.keep_weights), "
+                         "such as grokkit.sweep.load('modadd_seeds')")
+    runs = {} if runs is None else runs
+    for s, run in runs.items():
+        want = results.config(_row_of_seed(results, s))
+        if replace(run.config, log_every=want.log_every, save_every=want.save_every) != want:
+            raise ValueError(f"runs[{s}] was trained with another config than seed {s} of {results.name!r}")
+    if seed is None:
+        finished = np.asarray(results.seeds)[np.asarray(results.done, bool)]
+        seed = next(iter(runs), int(finished[0]) if len(finished) else None)
+    _row_of_seed(results, seed)
+    if _static(static):
+        from IPython.display import HTML
+        run, status = _seed_run(results, runs, int(seed), device)
+        images = "".join(f'<img src="data:image/png;base64,{base64.b64encode(plots.to_png(f(run))).decode()}" '
+                         'style="max-width:100%"/>' for f in SEED_FIGURES)
+        return HTML(f"<p>{status} (a static page: run the notebook to open another seed)</p>{images}")
+    return SeedExplorer(results, runs, int(seed), device, dpi)
+
 __all__ = [
     "STATIC_ENV", "WIDGET_DPI", "static_mode", "FigurePanel", "Explorer", "Scrubber", "scrubber",
     "LogitExplorer", "logit_explorer", "SweepExplorer", "sweep_explorer", "sweep_explorer_for",
-    "ConstructionExplorer",
-    "construction_explorer",
+    "ConstructionExplorer", "construction_explorer", "SeedExplorer", "seed_explorer", "SEED_FIGURES",
 ]

@@ -120,3 +120,17 @@ def test_progress_measures_agree_with_the_single_snapshot_functions():
         assert np.isclose(pm["restricted_loss"][i], analysis.restricted_loss(W_in, W_out, [3, 5]))
         assert np.isclose(pm["excluded_loss"][i], analysis.excluded_loss(W_in, W_out, [3, 5], train_pairs))
     assert list(pm["steps"]) == [0, 100, 200, 300]
+
+
+def test_fourier_concentration_is_one_for_a_few_waves_and_low_for_noise():
+    p, x = 67, np.arange(67)[:, None]
+    waves = np.concatenate([np.cos(2 * np.pi * k * x / p + phase) for k, phase in ((4, 0.3), (5, 1.0), (26, 2.0))]
+                           + [np.sin(2 * np.pi * 7 * x / p) * np.ones((1, 3))], axis=1)
+    assert analysis.fourier_concentration(waves, top=4) == pytest.approx(1.0)
+    assert analysis.fourier_concentration(waves, top=2) < 0.8        # four frequencies carry it, not two
+    noise = np.random.default_rng(0).normal(size=(p, 500))
+    assert 0.08 < analysis.fourier_concentration(noise, top=4) < 0.2  # about 4/33
+    stacked = analysis.fourier_concentration(np.stack([waves[:, :3], noise[:, :3]]), top=4)
+    assert stacked.shape == (2,) and stacked[0] > 0.99 > stacked[1]
+    with pytest.raises(ValueError, match="top"):
+        analysis.fourier_concentration(noise, top=34)

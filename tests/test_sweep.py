@@ -476,3 +476,32 @@ def test_loading_a_sweep_that_is_not_shipped_says_how_to_compute_it(monkeypatch,
     monkeypatch.setattr(sweep.registry, "DATA_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="python -m grokkit sweep parity_grid"):
         sweep.load("parity_grid")
+
+
+# ------------------------------------------------------------------------------ the architecture sweep
+@pytest.mark.parametrize("name, regularizer", [("architecture", "l2"), ("architecture_l1", "l1")])
+def test_architecture_grids_cross_the_explorables_axes(name, regularizer):
+    g = sweep.get_grid(name)
+    sizes = {"embed_size": (64, 500)} if regularizer == "l2" else {}
+    assert dict(g.axes) == {"embedding": ("tied", "untied", "collapsed"), "symmetric": (True, False), **sizes,
+                            "lr": (1e-3, 3e-3)}
+    assert g.base.regularizer == regularizer and g.keep_weights and g.n_seeds == 3
+    pairs = {g.config(r).symmetric: g.config(r).n_pairs for r in range(g.n_combos)}
+    assert pairs == {True: 2278, False: 4489}
+
+
+def test_tiny_architecture_sweep_runs_and_classifies(tmp_path):
+    full = sweep.get_grid("architecture")
+    tiny = dataclasses.replace(full, base=dataclasses.replace(full.base, p=23, steps=300, log_every=50),
+                               n_seeds=1)
+    res = sweep.run_sweep(tiny, tmp_path / "arch", progress=False)
+    assert res.complete and res.n_runs == 24
+    classes = res.classes()
+    assert set(classes) <= set(analysis.CLASSES) and "" not in set(classes)
+    assert res.W_in.shape == (24, 23, full.base.hidden_size)
+    # The collapsed model has no embedding: its runs at the two embedding sizes are one model.
+    small, big = (res.rows(embedding="collapsed", embed_size=d, symmetric=True, lr=1e-3) for d in (64, 500))
+    assert np.array_equal(res.train_loss[small], res.train_loss[big])
+    tied_small, tied_big = (res.rows(embedding="tied", embed_size=d, symmetric=True, lr=1e-3) for d in (64, 500))
+    assert not np.array_equal(res.train_loss[tied_small], res.train_loss[tied_big])
+    assert res.class_counts(by="embedding").keys() == {"tied", "untied", "collapsed"}

@@ -25,6 +25,7 @@ OPTIONS = {
     "tied": SMALL,
     "untied": replace(SMALL, embedding="untied"),
     "circular": replace(SMALL, embedding="circular", circular_freqs=(1, 3), embed_size=4),
+    "collapsed": replace(SMALL, embedding="collapsed"),
     "square-l1": replace(SMALL, activation="square", regularizer="l1", weight_decay=1e-4),
     "dropout": replace(SMALL, dropout=0.2),
     "stablemax": replace(SMALL, loss="stablemax"),

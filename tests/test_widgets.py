@@ -229,3 +229,47 @@ def test_plots_seed_grid_reads_seed_sweep_results(tmp_path):
     assert len(axes) == 3
     assert [ax.get_title().replace("\n", " ") for ax in axes] == [plots.freqs_title(res.W_in[r]) for r in range(3)]
     np.testing.assert_allclose(axes[0].get_lines()[0].get_ydata(), np.clip(res.article_losses()[0][0], 1e-8, 1))
+
+
+@pytest.fixture(scope="module")
+def seed_sweep(tmp_path_factory):
+    """The demo seed sweep (4 seeds of an 800-step p = 31 model), run for real."""
+    from grokkit import sweep
+    return sweep.run_sweep("demo_seeds", tmp_path_factory.mktemp("seeds") / "demo_seeds", progress=False)
+
+
+def test_seed_explorer_recomputes_a_seed_it_does_not_hold_and_shows_its_figures(seed_sweep):
+    w = widgets.seed_explorer(seed_sweep, seed=1)
+    assert w.seed == 1 and set(w.runs) == {1}
+    assert "recomputed in" in w.status.value and "seed 1" in w.status.value
+    # the recomputed run is the shipped one: same final W_in (stored as float32)
+    np.testing.assert_allclose(w.runs[1].W_in[-1], seed_sweep.W_in[1], rtol=1e-5, atol=1e-6)
+    assert len(w.images) == 4 and all(img.value for img in w.images)
+    before = [bytes(img.value) for img in w.images]
+    w.menu.value = 2
+    w.button.click()
+    assert w.seed == 2 and set(w.runs) == {1, 2}
+    assert [bytes(img.value) for img in w.images] != before
+
+
+def test_seed_explorer_uses_runs_in_hand_without_training(seed_sweep, monkeypatch):
+    from grokkit import sweep
+    run0 = grokkit.train(replace(seed_sweep.config(0), save_every=400), progress=False)
+    monkeypatch.setattr(sweep, "retrain", lambda *a, **k: pytest.fail("retrained a run in hand"))
+    w = widgets.seed_explorer(seed_sweep, runs={0: run0})
+    assert w.seed == 0 and "not retrained" in w.status.value
+    with pytest.raises(ValueError, match="another config"):
+        widgets.seed_explorer(seed_sweep, runs={1: run0})
+    with pytest.raises(ValueError, match="not a finished seed"):
+        widgets.seed_explorer(seed_sweep, seed=99, runs={0: run0})
+
+
+def test_seed_explorer_static_shows_one_seeds_four_figures(seed_sweep, monkeypatch):
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    out = widgets.seed_explorer(seed_sweep, seed=3)
+    assert isinstance(out, HTML) and out.data.count("<img") == 4 and "seed 3" in out.data
+
+
+def test_seed_explorer_needs_stored_weights(tiny_sweep):
+    with pytest.raises(ValueError, match="keeps weights"):
+        widgets.seed_explorer(tiny_sweep)

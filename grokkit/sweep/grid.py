@@ -344,9 +344,10 @@ def step_flops(cfg: Config) -> float:
     if isinstance(cfg, ParityConfig):
         n_in = cfg.n_bits + 1
         return 4.0 * cfg.n_train * H * (n_in + 1)
-    p, d, N = cfg.p, cfg.embed_size, cfg.n_train
+    p, N = cfg.p, cfg.n_train
+    d = p if cfg.embedding == "collapsed" else cfg.embed_size     # collapsed: the identity embedding
     collapse = 2.0 * p * d * 2 * H          # embed @ [hidden | out.T]
-    grads = {"tied": 2, "untied": 2, "circular": 1}[cfg.embedding] * collapse
+    grads = {"tied": 2, "untied": 2, "circular": 1, "collapsed": 1}[cfg.embedding] * collapse
     return collapse + grads + 3 * 2.0 * N * H * p   # logits, grad W_out, grad h
 
 

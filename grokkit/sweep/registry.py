@@ -42,6 +42,35 @@ def _modadd_seeds() -> Grid:
                     "final W_in and neurons per key frequency.")
 
 
+def _architecture(regularizer: str = "l2") -> Grid:
+    # The explorable's architecture sweep (figure 20, explorable.md §5) on the axes this engine
+    # expresses: tied / untied / collapsed (W_in and W_out trained directly), the a <= b pairs
+    # or all 4,489, embedding size and learning rate. L1 and L2 are two grids because their
+    # strengths live on different scales (the explorable sweeps L2 1 ... 0.01, L1 1e-7 ...
+    # 1e-11): a product with one weight_decay axis would spend half its runs on nonsense.
+    # The collapsed model has no embedding, so in the L2 grid its runs at the two embedding
+    # sizes are the same model trained twice (count one of them); the L1 grid keeps the
+    # article's 500. 30,000 steps and the L1 grid's single embedding size keep both grids
+    # within ~1.5 CPU-hours (configs.estimate_cost: about 60 + 30 CPU-minutes).
+    from ..configs import PAIR_MODADD
+    wd = {"l2": 1.0, "l1": 1e-7}[regularizer]
+    base = dataclasses.replace(PAIR_MODADD, regularizer=regularizer, weight_decay=wd, steps=30_000,
+                               log_every=500, save_every=0)
+    sizes = (("embed_size", (64, 500)),) if regularizer == "l2" else ()
+    return Grid(
+        name="architecture" if regularizer == "l2" else "architecture_l1", base=base,
+        axes=(("embedding", ("tied", "untied", "collapsed")), ("symmetric", (True, False)), *sizes,
+              ("lr", (1e-3, 3e-3))),
+        n_seeds=3, batch_by=("embedding", "symmetric", *(f for f, _ in sizes)), max_batch=6,
+        curves=("train_loss", "test_loss", "train_acc", "test_acc", "l2_norm"), keep_weights=True,
+        description=f"The explorable's architecture sweep (figure 20) with {regularizer.upper()} weight decay "
+                    f"{wd:g}: embedding tied / untied / collapsed (W_in, W_out trained directly) x "
+                    "symmetric pairs or all 4,489 x "
+                    + ("embedding size 64 / 500 x " if sizes else "")
+                    + "lr 1e-3 / 3e-3 x 3 seeds, 30,000 steps; final W_in kept."
+                    + (" Collapsed runs ignore the embedding size (repeated)." if sizes else ""))
+
+
 def _demo() -> Grid:
     # Chosen so that the three common classes all appear: 80 examples memorize, 400 generalize,
     # weight decay 1 fails (measured on this engine, seeds 0-2).
@@ -62,7 +91,8 @@ def _demo_seeds() -> Grid:
 
 
 SWEEPS: dict[str, Callable[[], Grid]] = {
-    "parity_grid": _parity_grid, "modadd_seeds": _modadd_seeds, "demo": _demo, "demo_seeds": _demo_seeds,
+    "parity_grid": _parity_grid, "modadd_seeds": _modadd_seeds, "architecture": _architecture,
+    "architecture_l1": lambda: _architecture("l1"), "demo": _demo, "demo_seeds": _demo_seeds,
 }
 
 
