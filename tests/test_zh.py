@@ -76,7 +76,7 @@ def test_committed_chinese_notebooks_equal_a_fresh_build(path):
     zh_path = REPO / PATHS["zh"] / path.name
     assert zh_path.read_text(encoding="utf-8") == dump_notebook(fresh), f"{zh_path} is out of date"
     learner_path = REPO / PATHS["zh_learner"] / path.name
-    assert learner_path.read_text(encoding="utf-8") == dump_notebook(learner_notebook(fresh, zh_path))
+    assert learner_path.read_text(encoding="utf-8") == dump_notebook(learner_notebook(fresh, path.name, REPO))
 
 
 def test_the_chinese_edition_has_exactly_the_english_notebooks():
@@ -178,13 +178,46 @@ def test_a_current_toy_course_has_no_issues_and_builds(toy):
     assert status(toy) == []
     written = build(toy)
     assert [p.relative_to(toy).as_posix() for p in written] == [
-        "notebooks/zh/00_toy.ipynb", "notebooks/zh/student/00_toy.ipynb"]
+        "notebooks/zh/00_toy.ipynb", "learner/zh/00_toy.ipynb"]
     zh = load_notebook(toy / "notebooks/zh/00_toy.ipynb")
     assert [c["id"] for c in zh["cells"]] == ["md-0", NOTE_CELL_ID, LANGUAGE_CELL_ID, "code-1", "md-2"]
     assert _src(zh["cells"][3]) == "x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION"
     assert "](../../docs/guide.md)" in _src(zh["cells"][4]), "links out of notebooks/ gain one ../"
-    learner = _src(load_notebook(toy / "notebooks/zh/student/00_toy.ipynb")["cells"][3])
+    learner = _src(load_notebook(toy / "learner/zh/00_toy.ipynb")["cells"][3])
     assert "y = 2" not in learner and "raise NotImplementedError()" in learner
+
+
+def test_a_chapter_with_a_letter_gets_a_catalog_and_a_chinese_edition(toy):
+    """Chapters such as 01b_build_the_model sort between 01 and 02 and are built like the others."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 01b · Build it", id="b-0")]
+    (toy / "notebooks" / "01b_build.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    (toy / "notebooks" / "notes.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")  # not a chapter
+    assert [p.name for p in english_notebooks(toy)] == ["00_toy.ipynb", "01b_build.ipynb"]
+    assert [(i.notebook, i.cell_id, i.kind) for i in status(toy)] == [("01b_build.ipynb", "b-0", "missing")]
+    sheet = toy / "todo.txt"
+    assert export_worksheet(toy, sheet) == 1
+    sheet.write_text(sheet.read_text(encoding="utf-8").replace("%%% zh\n", "%%% zh\n# 01b · 亲手搭建"), encoding="utf-8")
+    assert import_worksheet(toy, sheet) == (1, 0)
+    assert catalog_path(toy, "01b_build.ipynb").name == "01b_build.json" and status(toy) == []
+    written = {p.relative_to(toy).as_posix() for p in build(toy)}
+    assert {"notebooks/zh/01b_build.ipynb", "learner/zh/01b_build.ipynb"} <= written
+    assert "亲手搭建" in (toy / "learner/zh/01b_build.ipynb").read_text(encoding="utf-8")
+
+
+def test_the_chinese_learner_edition_links_each_exercise_to_its_worked_solution(toy):
+    path = toy / "notebooks" / "00_toy.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["cells"].insert(1, nbformat.v4.new_markdown_cell("### Exercise 0.1 — Add one\nDo it.", id="ex-1"))
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    catalog = json.loads(catalog_path(toy, "00_toy.ipynb").read_text(encoding="utf-8"))
+    catalog["cells"]["ex-1"] = _entry("### Exercise 0.1 — Add one\nDo it.", "### 练习 0.1 — 加一\n做吧。")
+    catalog_path(toy, "00_toy.ipynb").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    build(toy)
+    heading = _src(load_notebook(toy / "learner/zh/00_toy.ipynb")["cells"][3])
+    assert heading.startswith("### 练习 0.1 — 加一")
+    assert "[这个笔记本的教师版](../../notebooks/zh/00_toy.ipynb)里的练习 0.1" in heading
+    assert "练习 0.1" in heading and "教师版" not in _src(load_notebook(toy / "notebooks/zh/00_toy.ipynb")["cells"][3])
 
 
 def test_an_english_edit_makes_its_translation_stale(toy):

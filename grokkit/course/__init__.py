@@ -56,7 +56,7 @@ their first code cell. The messages go through :mod:`gettext`; see
 The Chinese edition
 -------------------
 ``python -m grokkit.course zh build`` writes ``notebooks/zh/`` (and its learner's
-edition) from the English notebooks and the translation catalogs in ``i18n/zh/``;
+edition, ``learner/zh/``) from the English notebooks and the translation catalogs in ``i18n/zh/``;
 ``zh status`` lists what is stale or missing. See :mod:`grokkit.course.zh`.
 """
 

@@ -16,6 +16,7 @@ learner's edition by hand.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,23 +52,28 @@ def solution_link(source: Path | str, out: Path | str) -> str:
     return Path(os.path.relpath(Path(source).resolve(), Path(out).resolve())).as_posix()
 
 
-def learner_notebook(nb: dict[str, Any], path: Path | str, link: str) -> dict[str, Any]:
+def learner_notebook(
+    nb: dict[str, Any], path: Path | str, link: str, *, header: re.Pattern[str] = EXERCISE_HEADER,
+    line: str = SOLUTION_LINE,
+) -> dict[str, Any]:
     """The learner's version of a source notebook: solutions stubbed, a solution link under each exercise heading.
 
     ``link`` is where the learner's notebook finds the instructor's one (a relative path).
+    ``header`` (groups: chapter, number) and ``line`` (``{number}``, ``{link}``) let a
+    translated edition find its own headings and word its own link line.
     """
     learner = student_notebook(nb, path)
     header_cell: dict[str, Any] | None = None
     number = ""
     for src_cell, cell in zip(nb["cells"], learner["cells"]):
         if cell["cell_type"] == "markdown":
-            match = EXERCISE_HEADER.match(_source(cell).lstrip())
+            match = header.match(_source(cell).lstrip())
             if match:
                 header_cell, number = cell, f"{match.group(1)}.{match.group(2)}"
                 continue
         if header_cell is not None and SOLUTION[0] in _source(src_cell):
             text = _source(header_cell).rstrip("\n")
-            _set_source(header_cell, text + "\n\n" + SOLUTION_LINE.format(number=number, link=link))
+            _set_source(header_cell, text + "\n\n" + line.format(number=number, link=link))
             header_cell = None
     return learner
 

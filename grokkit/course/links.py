@@ -61,7 +61,7 @@ def install_source() -> str:
 
 # The first notebook each README opens (README.zh-CN.md: the Chinese learner's edition).
 README_FIRST = {"README.md": "learner/00_start_here.ipynb",
-                "README.zh-CN.md": "notebooks/zh/student/00_start_here.ipynb"}
+                "README.zh-CN.md": "learner/zh/00_start_here.ipynb"}
 
 
 def readme_badges(first: str = README_FIRST["README.md"]) -> str:

@@ -19,7 +19,12 @@ them all (:func:`token_problems`).
 markdown cell replaced by its translation, code cells untouched, and two cells added
 after the title (a note on the Chinese edition and a code cell that sets
 ``GROKKIT_LANG=zh`` so that checks answer in Chinese), then the learner's edition of
-those notebooks with :func:`grokkit.course.student.build_student`.
+those notebooks, ``learner/zh/NN_name.ipynb``, with the English edition's builder
+(:func:`grokkit.course.learner.learner_notebook`): solutions stubbed, and under each
+"### 练习 N.M" heading a Chinese line linking the worked solution in ``notebooks/zh/``.
+``learner/zh`` sits beside ``notebooks/zh`` as ``learner`` sits beside ``notebooks``, so
+both Chinese folders are two levels below the root and share the links' extra "../".
+Chapters are named ``NN_name`` or ``NNx_name`` (``01b_build_the_model``): :data:`CHAPTER`.
 
 All folders are named once, in :data:`PATHS`; a move of the English or learner's edition
 is a change there.
@@ -42,13 +47,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grokkit.course import learner as _learner
 from grokkit.course.student import (
     NotebookError,
-    build_student,
     dump_notebook,
     load_notebook,
-    notebook_paths,
-    student_notebook,
+    write_notebooks,
 )
 
 __all__ = [
@@ -76,9 +80,10 @@ PATHS = {
     "english": Path("notebooks"),  # the source notebooks, NN_name.ipynb
     "catalogs": Path("i18n/zh"),  # one NN_name.json per notebook
     "zh": Path("notebooks/zh"),  # the built Chinese notebooks
-    "zh_learner": Path("notebooks/zh/student"),  # their learner's edition (solutions stubbed)
+    "zh_learner": Path("learner/zh"),  # their learner's edition (solutions stubbed), beside learner/
 }
-ENGLISH_GLOB = "[0-9][0-9]_*.ipynb"
+# A chapter is two digits, an optional letter, then "_": 00_start_here, 01b_build_the_model.
+CHAPTER = re.compile(r"^\d\d[a-z]?_.*\.ipynb$")
 
 NOTE_CELL_ID = "zh-edition-note"
 LANGUAGE_CELL_ID = "zh-edition-language"
@@ -94,7 +99,10 @@ LANGUAGE_CODE = (
     "\n"
     'os.environ["GROKKIT_LANG"] = "zh"'
 )
-# Relative links out of notebooks/ need one more "../" from notebooks/zh/.
+# The translated exercise heading ("### 练习 1b.3 — 训练循环") and the learner's line under it.
+EXERCISE_HEADER_ZH = re.compile(r"^###\s+练习\s+(\d+[a-z]?)\.(\d+)\s+[—–-]\s+\S")
+SOLUTION_LINE_ZH = "*卡住了？完整解答在[这个笔记本的教师版]({link})里的练习 {number}。*"
+# Relative links out of notebooks/ need one more "../" from notebooks/zh/ (and learner/zh/).
 _PARENT_LINK = re.compile(r"\]\(\.\./")
 
 
@@ -126,10 +134,15 @@ def _source(cell: dict[str, Any]) -> str:
 def english_notebooks(root: Path | str = ".") -> list[Path]:
     """The English source notebooks, ``NN_name.ipynb`` in ``PATHS['english']``, in order."""
     folder = Path(root) / PATHS["english"]
-    paths = sorted(folder.glob(ENGLISH_GLOB))
+    paths = _chapters(folder)
     if not paths:
         raise NotebookError(f"{folder}: no notebooks named NN_name.ipynb")
     return paths
+
+
+def _chapters(folder: Path) -> list[Path]:
+    """The chapter notebooks (``NN_name.ipynb``, ``NNx_name.ipynb``) directly in ``folder``, in order."""
+    return sorted(p for p in folder.glob("*.ipynb") if CHAPTER.match(p.name))
 
 
 def catalog_path(root: Path | str, notebook: Path | str) -> Path:
@@ -322,9 +335,11 @@ def translated_notebook(
     return zh
 
 
-def learner_notebook(zh_nb: dict[str, Any], name: str) -> dict[str, Any]:
-    """The learner's edition of a Chinese notebook (the English edition's builder, applied to it)."""
-    return student_notebook(zh_nb, name)
+def learner_notebook(zh_nb: dict[str, Any], name: Path | str, root: Path | str = ".") -> dict[str, Any]:
+    """The learner's edition of a Chinese notebook: solutions stubbed, each exercise linking its worked solution."""
+    root = Path(root)
+    link = _learner.solution_link(root / PATHS["zh"] / Path(name).name, root / PATHS["zh_learner"])
+    return _learner.learner_notebook(zh_nb, name, link, header=EXERCISE_HEADER_ZH, line=SOLUTION_LINE_ZH)
 
 
 def _load_all(root: Path) -> list[tuple[Path, dict[str, Any], dict[str, Any]]]:
@@ -348,22 +363,18 @@ def build(root: Path | str = ".", *, english_fallback: bool = False) -> list[Pat
     """Write the Chinese notebooks and their learner's edition; return the paths written.
 
     Everything is translated in memory first, so a missing translation writes nothing.
+    The English learner's folder (``learner/``) is left alone; only its ``zh`` subfolder is written.
     """
     root = Path(root)
     built = [
         (path.name, translated_notebook(nb, catalog, path.name, english_fallback=english_fallback))
         for path, nb, catalog in _load_all(root)
     ]
-    out = root / PATHS["zh"]
-    written = []
-    for name, nb in built:
-        _atomic_write(out / name, dump_notebook(nb))
-        written.append(out / name)
-    for stale in sorted(set(out.glob(ENGLISH_GLOB)) - set(written)):
-        stale.unlink()  # its English notebook is gone
-    learner = root / PATHS["zh_learner"]
-    written += build_student(out, learner)
-    os.chmod(learner, 0o755)  # build_student's temporary folder is created 0700
-    for stale in sorted(set(learner.glob(ENGLISH_GLOB)) - {learner / p.name for p in notebook_paths(out)}):
-        stale.unlink()
+    out, learner = root / PATHS["zh"], root / PATHS["zh_learner"]
+    learners = [(name, dump_notebook(learner_notebook(nb, name, root))) for name, nb in built]
+    written = write_notebooks(out, [(name, dump_notebook(nb)) for name, nb in built])
+    written += write_notebooks(learner, learners)
+    for folder in (out, learner):
+        for stale in sorted(set(_chapters(folder)) - set(written)):
+            stale.unlink()  # its English notebook is gone
     return written

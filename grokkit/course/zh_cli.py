@@ -6,7 +6,7 @@ The re-sync loop after the English notebooks change::
     python -m grokkit.course zh export todo.zh.txt     # a worksheet of exactly those cells
     (translate: write the Chinese under each "%%% zh" line)
     python -m grokkit.course zh import todo.zh.txt     # into i18n/zh/*.json, hashes updated
-    python -m grokkit.course zh build                  # notebooks/zh and its learner's edition
+    python -m grokkit.course zh build                  # notebooks/zh and its learner's edition, learner/zh
 
 Worksheet format: blocks that start with a line ``%%% cell NOTEBOOK CELL_ID sha256=HASH``,
 then ``%%% en`` and the English (for reference, ignored on import), then ``%%% zh`` and
