@@ -66,6 +66,9 @@ OPTIMIZERS = {"AdamW": {}, "AdamW + Grokfast": _GF, "no weight decay": {"weight_
               "no weight decay + Grokfast": {"weight_decay": 0.0, **_GF}}
 FRACTIONS07 = [0.4, 0.5, 0.55, 0.6, 0.7, 0.8]
 LRS07, WDS07 = [3e-4, 1e-3, 3e-3, 1e-2, 3e-2], [0.0, 0.1, 0.3, 1.0, 3.0, 10.0]
+# PENDING (reported, not in the notebook yet): seed 3 instead of 0 for all four variants; its
+# weight-decay run reaches 100% (float32) and 99.5% (float64) test accuracy where seed 0's float64
+# run stops at 78%, and every other statement of cell 972b3c1c holds for it in both precisions.
 COLLAPSE = {"float32": replace(_base06, seed=0, save_every=250),                                  # 2e05d3f5
             "StableMax": replace(_base06, seed=0, save_every=250, loss="stablemax"),
             "weight decay": replace(_base06, seed=0, save_every=250, weight_decay=2.0)}
@@ -298,8 +301,8 @@ def nb06_constraints(runs, dtype, v: Verdicts) -> None:
     v.claim("(06cbb699) the smaller model passes 50% but no seed reaches 90%", 0.5 < best["smaller model"] < level,
             f"{best['smaller model']:.2f}")
     small = sorted(float(r.metrics["test_acc"].max()) for r in by["smaller model"])
-    v.claim("(b4808c95) three of the four smaller-model seeds climb well past chance (to 66-82%)",
-            sum(0.6 <= a < level for a in small) == 3, f"peak test accuracies {np.round(small, 2).tolist()}")
+    v.claim("(b4808c95) three of the four smaller-model seeds climb to 66-82% test accuracy (rounded)",
+            sum(0.655 <= a < 0.825 for a in small) == 3, f"peak test accuracies {np.round(small, 2).tolist()}")
     sizes: dict[str, list[float]] = {}
     for name, rs in by.items():
         for r in rs:
@@ -376,7 +379,7 @@ def _right_probability(logits, labels, dtype, loss):
 def nb06_collapse(runs, dtype, v: Verdicts) -> None:
     """06 §4: softmax collapse (cell 972b3c1c). Its float64 variant is this table's float64 retrain of "float32"."""
     by = dict(zip(COLLAPSE, runs))
-    split = make_split(COLLAPSE["float32"])
+    split = make_split(runs[0].config)          # the notebook: make_split(collapse_variants["float32"])
     x, y = split.train_x, split.train_y
     gap, zero = {}, {}
     for name, r in by.items():
@@ -472,7 +475,7 @@ CELLS = [
     Cell("04_five_neurons", "nb04-013..017", "five_neuron", nb04_main),
     Cell("04_five_neurons", "nb04-021..029", "five_seeds", nb04_seeds),
     Cell("05_fourier_analysis", "nb05-003..051", "pair_modadd", nb05_main),
-    Cell("06_open_questions", "06cbb699,6a6c9377", "constraints", nb06_constraints),
+    Cell("06_open_questions", "06cbb699,b4808c95,6a6c9377", "constraints", nb06_constraints),
     Cell("06_open_questions", "5d9de4b6", "reverse", nb06_reverse),
     Cell("06_open_questions", "46d4090c", "gen_mem_gen", nb06_gen_mem_gen),
     Cell("06_open_questions", "972b3c1c", "collapse", nb06_collapse),

@@ -28,22 +28,41 @@ RUN_ALL = os.environ.get("GROKKIT_CLAIMS_ALL") == "1"
 
 # (cell, dtype) -> {statement: why it is known not to hold}. Each such test is an xfail(strict):
 # it fails if a listed statement holds again, or if any other statement breaks.
-KNOWN_BROKEN: dict[tuple[str, str], dict[str, str]] = {}
+KNOWN_BROKEN: dict[tuple[str, str], dict[str, str]] = {
+    ("nb03-28..49", "float64"): {
+        "(nb03-49) the smaller weight decays were the slower ones (median step falls as weight decay grows)":
+            "float64: one seed at weight decay 0.3 generalizes, at step 1,920, later than every smaller weight decay",
+    },
+    ("06cbb699,b4808c95,6a6c9377", "float32"): {
+        "(b4808c95) three of the four smaller-model seeds climb to 66-82% test accuracy (rounded)":
+            "new engine, float32: peaks 0.66, 0.69 and 0.86 (0.86 is above the 82% the prose states)",
+    },
+    ("06cbb699,b4808c95,6a6c9377", "float64"): {
+        "(6a6c9377) generalizers need smaller weights than memorizers for the same training loss":
+            "float64: L1 seed 0 generalizes late with weight size 166 while the memorizers need 125-149",
+    },
+    ("972b3c1c", "float64"): {
+        "(972b3c1c) the weight-decay run generalizes (test accuracy above 80%)":
+            "float64: seed 0 with weight decay 2 peaks at 78.4% test accuracy (97.5% in float32)",
+    },
+}
 
 
 class KnownBrokenClaim(Exception):
     """A statement listed in KNOWN_BROKEN did not hold (expected until the notebook is fixed)."""
 
 
-def _selected_groups() -> list[str]:
-    """The groups this session retrains."""
-    return [g for g in GROUPS if RUN_ALL or g not in LONG_GROUPS]
-
-
 @pytest.fixture(scope="module")
-def trained() -> dict[tuple[str, str], list]:
-    """Every selected run in float32 and float64, trained by one train_many call (identical configs once)."""
-    wanted = [(g, dt, replace(c, dtype=dt)) for g in _selected_groups() for dt in DTYPES for c in GROUPS[g]]
+def trained(request) -> dict[tuple[str, str], list]:
+    """The runs of every selected cell in float32 and float64, trained by one train_many call.
+
+    Only the groups of the tests this session runs are trained (so ``-k`` is cheap); identical
+    configs are trained once.
+    """
+    groups = {item.callspec.params["cell"].group for item in request.session.items
+              if getattr(item, "callspec", None) and "cell" in item.callspec.params}
+    groups = [g for g in GROUPS if g in groups and (RUN_ALL or g not in LONG_GROUPS)]
+    wanted = [(g, dt, replace(c, dtype=dt)) for g in groups for dt in DTYPES for c in GROUPS[g]]
     unique = list(dict.fromkeys(c for _, _, c in wanted))
     runs = dict(zip(unique, grokkit.train_many(unique, progress=False)))
     out: dict[tuple[str, str], list] = {}
@@ -64,7 +83,7 @@ def _params():
             yield pytest.param(cell, dt, marks=marks, id=f"{cell.notebook[:2]}:{cell.cell}:{dt}")
 
 
-@pytest.mark.parametrize("cell, dtype", _params())
+@pytest.mark.parametrize("cell, dtype", list(_params()))
 def test_notebook_claims_hold_for_the_run_retrained(trained, cell, dtype):
     """Each statement of the cell holds for the cell's runs trained in ``dtype``."""
     verdicts = Verdicts()
