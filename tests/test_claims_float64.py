@@ -1,0 +1,113 @@
+"""Every notebook statement about a particular run also holds when that run is trained in float64.
+
+The runs and their claims are tabled in ``tests/claims_table.py`` (notebook, cell, exact config,
+claim). One ``grokkit.train_many`` call trains every run twice, in float32 (the notebook's own
+precision) and in float64, side by side; each cell's claims are then checked on both, so a failure
+says whether a claim breaks only with other rounding or in general.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import pytest
+
+import grokkit
+from claims_table import CELLS, GROUPS, Verdicts
+
+pytestmark = pytest.mark.slow
+
+DTYPES = ("float32", "float64")
+
+# Groups left out of the suite's budget (CI: the whole suite within 20 minutes on 2 cores; this
+# test about 2 minutes). GROKKIT_CLAIMS_ALL=1 trains them as well. CPU seconds float32 + float64,
+# measured on a busy 2-core machine (about twice the figure on free cores): pair_modadd 171,
+# five_seeds 109, nb01_fractions 96 (both with wide margins in both precisions), phase and
+# gen_mem_gen (80,000 steps) not measured in time.
+LONG_GROUPS = {"pair_modadd", "gen_mem_gen", "five_seeds", "nb01_fractions", "phase"}
+RUN_ALL = os.environ.get("GROKKIT_CLAIMS_ALL") == "1"
+
+# (cell, dtype) -> {statement: why it is known not to hold}. Each such test is an xfail(strict):
+# it fails if a listed statement holds again, or if any other statement breaks.
+KNOWN_BROKEN: dict[tuple[str, str], dict[str, str]] = {
+    ("nb03-28..49", "float64"): {
+        "(nb03-49) the smaller weight decays were the slower ones (median step falls as weight decay grows)":
+            "float64: one seed at weight decay 0.3 generalizes, at step 1,920, later than every smaller weight decay",
+    },
+    ("06cbb699,b4808c95,6a6c9377", "float32"): {
+        "(b4808c95) three of the four smaller-model seeds climb to 66-82% test accuracy (rounded)":
+            "new engine, float32: peaks 0.66, 0.69 and 0.86 (0.86 is above the 82% the prose states)",
+    },
+    ("06cbb699,b4808c95,6a6c9377", "float64"): {
+        "(6a6c9377) generalizers need smaller weights than memorizers for the same training loss":
+            "float64: L1 seed 0 generalizes late with weight size 166 while the memorizers need 125-149",
+    },
+    ("nb05-003..051", "float64"): {
+        "(nb05-023) almost every neuron is pure":
+            "float64: PAIR_MODADD seed 0 groks late (99% at step 46,400) with other frequencies (21, 27, 33); "
+            "19 of 24 neurons pure at step 50,000, the least 56%",
+    },
+    ("3730363d", "float32"): {
+        "(3730363d) with weight decay plain AdamW makes most seeds generalize":
+            "new engine, float32: 3 of 6 AdamW seeds reach 95% (seeds 1, 2, 4 end at 74%, 38%, 91%)",
+        "(3730363d) with Grokfast the median seed reaches 95% later":
+            "new engine, float32: both medians are 'never' (3 of 6 seeds each), so neither is later",
+    },
+    ("972b3c1c", "float64"): {
+        "(972b3c1c) the weight-decay run generalizes (test accuracy above 80%)":
+            "float64: seed 0 with weight decay 2 peaks at 78.4% test accuracy (97.5% in float32)",
+    },
+}
+
+
+class KnownBrokenClaim(Exception):
+    """A statement listed in KNOWN_BROKEN did not hold (expected until the notebook is fixed)."""
+
+
+@pytest.fixture(scope="module")
+def trained(request) -> dict[tuple[str, str], list]:
+    """The runs of every selected cell in float32 and float64, trained by one train_many call.
+
+    Only the groups of the tests this session runs are trained (so ``-k`` is cheap); identical
+    configs are trained once.
+    """
+    groups = {item.callspec.params["cell"].group for item in request.session.items
+              if getattr(item, "callspec", None) and "cell" in item.callspec.params}
+    groups = [g for g in GROUPS if g in groups and (RUN_ALL or g not in LONG_GROUPS)]
+    wanted = [(g, dt, replace(c, dtype=dt)) for g in groups for dt in DTYPES for c in GROUPS[g]]
+    unique = list(dict.fromkeys(c for _, _, c in wanted))
+    runs = dict(zip(unique, grokkit.train_many(unique, progress=False)))
+    out: dict[tuple[str, str], list] = {}
+    for g, dt, c in wanted:
+        out.setdefault((g, dt), []).append(runs[c])
+    return out
+
+
+def _params():
+    for cell in CELLS:
+        for dt in DTYPES:
+            marks = []
+            if cell.group in LONG_GROUPS and not RUN_ALL:
+                marks.append(pytest.mark.skip(reason=f"{cell.group} is too long for the suite; GROKKIT_CLAIMS_ALL=1 runs it"))
+            known = KNOWN_BROKEN.get((cell.cell, dt))
+            if known:
+                marks.append(pytest.mark.xfail(raises=KnownBrokenClaim, strict=True, reason="; ".join(known.values())))
+            yield pytest.param(cell, dt, marks=marks, id=f"{cell.notebook[:2]}:{cell.cell}:{dt}")
+
+
+@pytest.mark.parametrize("cell, dtype", list(_params()))
+def test_notebook_claims_hold_for_the_run_retrained(trained, cell, dtype):
+    """Each statement of the cell holds for the cell's runs trained in ``dtype``."""
+    verdicts = Verdicts()
+    cell.check(trained[(cell.group, dtype)], dtype, verdicts)
+    assert verdicts.items, f"{cell.notebook} {cell.cell}: no statement was checked"
+    known = KNOWN_BROKEN.get((cell.cell, dtype), {})
+    failed = {text: evidence for text, ok, evidence in verdicts.items if not ok}
+    where = f"notebook {cell.notebook}, cell {cell.cell}, runs '{cell.group}' trained in {dtype}"
+    unexpected = {t: e for t, e in failed.items() if t not in known}
+    assert not unexpected, f"{where}: not true:\n" + "\n".join(f"  - {t} ({e})" for t, e in unexpected.items())
+    holding = [t for t in known if t not in failed]
+    assert not holding, f"{where}: listed as broken but holds now (remove it from KNOWN_BROKEN): {holding}"
+    if failed:
+        raise KnownBrokenClaim(f"{where}: " + "; ".join(f"{t} ({e})" for t, e in failed.items()))
