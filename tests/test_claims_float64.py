@@ -31,32 +31,10 @@ RUN_ALL = os.environ.get("GROKKIT_CLAIMS_ALL") == "1"
 # (cell, dtype) -> {statement: why it is known not to hold}. Each such test is an xfail(strict):
 # it fails if a listed statement holds again, or if any other statement breaks.
 KNOWN_BROKEN: dict[tuple[str, str], dict[str, str]] = {
-    ("nb03-28..49", "float64"): {
-        "(nb03-49) the smaller weight decays were the slower ones (median step falls as weight decay grows)":
-            "float64: one seed at weight decay 0.3 generalizes, at step 1,920, later than every smaller weight decay",
-    },
-    ("06cbb699,b4808c95,6a6c9377", "float32"): {
-        "(b4808c95) three of the four smaller-model seeds climb to 66-82% test accuracy (rounded)":
-            "new engine, float32: peaks 0.66, 0.69 and 0.86 (0.86 is above the 82% the prose states)",
-    },
-    ("06cbb699,b4808c95,6a6c9377", "float64"): {
-        "(6a6c9377) generalizers need smaller weights than memorizers for the same training loss":
-            "float64: L1 seed 0 generalizes late with weight size 166 while the memorizers need 125-149",
-    },
     ("nb05-003..051", "float64"): {
         "(nb05-023) almost every neuron is pure":
             "float64: PAIR_MODADD seed 0 groks late (99% at step 46,400) with other frequencies (21, 27, 33); "
             "19 of 24 neurons pure at step 50,000, the least 56%",
-    },
-    ("3730363d", "float32"): {
-        "(3730363d) with weight decay plain AdamW makes most seeds generalize":
-            "new engine, float32: 3 of 6 AdamW seeds reach 95% (seeds 1, 2, 4 end at 74%, 38%, 91%)",
-        "(3730363d) with Grokfast the median seed reaches 95% later":
-            "new engine, float32: both medians are 'never' (3 of 6 seeds each), so neither is later",
-    },
-    ("972b3c1c", "float64"): {
-        "(972b3c1c) the weight-decay run generalizes (test accuracy above 80%)":
-            "float64: seed 0 with weight decay 2 peaks at 78.4% test accuracy (97.5% in float32)",
     },
 }
 
