@@ -2,8 +2,8 @@
 
 Two torch threads on a 2-core machine where something else is running (another learner's
 kernel, a sweep) can slow the trainer's many small operations down by an order of
-magnitude inside a Jupyter kernel. ``grokkit.train`` therefore counts the other runnable
-tasks before each training call and uses only the free CPUs. This script measures both
+magnitude inside a Jupyter kernel. ``grokkit.train_many`` therefore counts the other runnable
+tasks before each training call and trains only as many stacks side by side as CPUs are free. This script measures both
 choices in a real kernel (through nbclient, as a notebook runs), quiet and with
 ``--busy`` busy-looping processes at nice 19, and prints the times and ratios.
 
@@ -21,12 +21,12 @@ import nbformat
 from nbclient import NotebookClient
 
 CELL = """
-import importlib, time
+import time
 from dataclasses import replace
 import torch, grokkit
-T = importlib.import_module("grokkit.train")
+from grokkit import parallel
 if {forced}:
-    T.other_runnable_tasks = lambda *a, **k: 0       # the old behaviour: always all the quota's threads
+    parallel.busy_cpus = lambda *a, **k: 0           # ignore the load: always as many stacks as the quota allows
 base = grokkit.ModAddConfig(p=47, train_fraction=0.5, embed_size=32, hidden_size=24, lr=3e-3,
                             steps={steps}, log_every=25, save_every=0)
 start = time.perf_counter()
