@@ -141,7 +141,9 @@ class ModelStack:
 
     def activation_grad(self, d_h: torch.Tensor, pre: torch.Tensor) -> torch.Tensor:
         """Carry d(loss)/d(h) back through the activation to d(loss)/d(pre) (in place, into d_h)."""
-        return d_h.masked_fill_(pre <= 0, 0.0) if self.activation == "relu" else d_h.mul_(pre).mul_(2.0)
+        if self.activation == "relu":    # d_h where pre > 0, else 0: the op autograd uses for ReLU
+            return torch.ops.aten.threshold_backward(d_h, pre, 0)
+        return d_h.mul_(pre).mul_(2.0)
 
     def dropout_masks(self, shape: tuple[int, ...]) -> torch.Tensor | None:
         """Per-model inverted-dropout masks (M, *shape), each from its model's own generator; None without dropout."""
