@@ -23,11 +23,12 @@ def test_every_file_is_in_step_with_links_py():
 
 def test_the_repository_name_is_written_nowhere_else(repo):
     tracked = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True).stdout.split()
-    generated = {"README.md", "pyproject.toml", "grokkit/course/links.py", "tests/test_links.py"}
-    # Only links.py and the files it writes may name the repository.
+    generated = {"README.md", "README.zh-CN.md", "pyproject.toml", "grokkit/course/links.py", "tests/test_links.py"}
+    # Only links.py and the files it writes may name the repository: the notebooks, and the
+    # editions and translation catalogs built from them (learner/, i18n/).
     elsewhere = [
         path for path in tracked
-        if path not in generated and not path.startswith("notebooks/") and (repo / path).is_file()
+        if path not in generated and not path.startswith(("notebooks/", "learner/", "i18n/")) and (repo / path).is_file()
         and links.REPOSITORY in (repo / path).read_text(encoding="utf-8", errors="ignore")
     ]
     assert not elsewhere, elsewhere
@@ -37,8 +38,8 @@ def test_urls_open_the_given_file_on_the_branch():
     path = "notebooks/05_fourier_analysis.ipynb"
     assert links.colab_url(path) == f"https://colab.research.google.com/github/{links.REPOSITORY}/blob/{links.BRANCH}/{path}"
     assert links.binder_url(path) == f"https://mybinder.org/v2/gh/{links.REPOSITORY}/{links.BRANCH}?urlpath=lab/tree/{path}"
-    assert links.binder_url("notebooks/00_start_here.ipynb") in README
-    assert links.colab_url("notebooks/00_start_here.ipynb") in README
+    assert links.binder_url("learner/00_start_here.ipynb") in README     # README opens the learner's edition
+    assert links.colab_url("learner/00_start_here.ipynb") in README
 
 
 @pytest.fixture()
@@ -60,12 +61,12 @@ def test_a_fork_changes_the_repository_once_and_the_command_rewrites_every_link(
     assert main(["links", "--check", str(copy_of_repo)]) == 0  # idempotent: nothing left to change
     assert links.write_links(copy_of_repo) == []
     readme = (copy_of_repo / "README.md").read_text(encoding="utf-8")
-    assert "someone/fork/dev?urlpath=lab/tree/notebooks/00_start_here.ipynb" in readme and "grokkit/grokkit" not in readme
+    assert "someone/fork/dev?urlpath=lab/tree/learner/00_start_here.ipynb" in readme and "grokkit/grokkit" not in readme
     assert 'Homepage = "https://github.com/someone/fork"' in (copy_of_repo / "pyproject.toml").read_text(encoding="utf-8")
     nb = json.loads((copy_of_repo / "notebooks" / "03_when_does_grokking_happen.ipynb").read_text(encoding="utf-8"))
     first = "".join(nb["cells"][0]["source"])
-    assert "github/someone/fork/blob/dev/notebooks/02_memorize_or_generalize.ipynb" in first
-    assert "github/someone/fork/blob/dev/notebooks/04_five_neurons.ipynb" in first
+    assert "github/someone/fork/blob/dev/learner/02_memorize_or_generalize.ipynb" in first
+    assert "github/someone/fork/blob/dev/learner/04_five_neurons.ipynb" in first
     assert 'git+https://github.com/someone/fork@dev"' in "".join(nb["cells"][1]["source"])
 
 
@@ -79,10 +80,10 @@ def test_the_command_keeps_every_other_cell_and_id(copy_of_repo, monkeypatch):
     assert after[2:] == before[2:]
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb")), ids=lambda p: p.name)
 def test_notebook_starts_with_badges_and_then_the_install_cell(path):
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    name = f"notebooks/{path.name}"
+    name = f"learner/{path.name}"     # the badges open the learner's edition, built from this notebook
     assert cells[0]["cell_type"] == "markdown" and links.colab_url(name) in "".join(cells[0]["source"])
     assert cells[1]["cell_type"] == "code" and cells[1]["id"] == links.INSTALL_CELL_ID
 
