@@ -26,7 +26,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("GROKKIT_SITE_DIR") or REPO / "build" / "site")
 REQUIRED = os.environ.get("GROKKIT_SITE_REQUIRED", "").strip() == "1"
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -110,7 +110,7 @@ def test_contents_page_lists_every_notebook_in_order_with_its_number(site):
             break
         first.append((href, text))
     assert [h for h, _ in first] == [f"notebooks/{nb.stem}.html" for nb in NOTEBOOKS]
-    assert [t.split(" ")[0] for _, t in first] == [nb.name[:2] for nb in NOTEBOOKS]
+    assert [t.split(" ")[0] for _, t in first] == [nb.name.split("_")[0] for nb in NOTEBOOKS]
 
 
 def _broken_links(site: Path) -> list[str]:

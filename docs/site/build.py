@@ -33,7 +33,7 @@ def _cells(path: Path) -> list[tuple[str, str, str]]:
 
 def stage(executed: Path, staging: Path, require_executed: bool = False) -> tuple[list[str], list[str]]:
     """Lay out the Sphinx sources; return (notebooks taken executed, notebooks taken unexecuted)."""
-    notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
     if not notebooks:
         raise SystemExit(f"no notebooks found in {REPO / 'notebooks'}")
     done, missing = [], []
