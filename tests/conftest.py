@@ -33,3 +33,13 @@ def tiny_run_files(tiny_run, tmp_path) -> tuple[Path, Path]:
     """The tiny run saved as tmp_path/run.npz and tmp_path/run.json (a fresh copy per test)."""
     tiny_run.save(tmp_path / "run")
     return tmp_path / "run.npz", tmp_path / "run.json"
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module: on a shared 2-core machine two spinning threads are ~10x slower."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

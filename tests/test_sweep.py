@@ -22,14 +22,8 @@ from grokkit.__main__ import main as cli
 DEMO = sweep.get_grid("demo")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared 2-core machine two spinning threads are ~10x slower."""
-    import torch
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# One torch thread for the whole module (the shared fixture in conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 # Arrays that depend on the clock, not on the computation.
 TIMING = {"seconds", "cpu_seconds"}
 

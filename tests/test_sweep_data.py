@@ -31,14 +31,8 @@ SAMPLE_SEED = 2023
 N_SEED_SWEEP_CHECK = 2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared 2-core machine two spinning threads are ~10x slower."""
-    import torch
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# One torch thread for the whole module (the shared fixture in conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _shipped(name: str) -> sweep.SweepResults:

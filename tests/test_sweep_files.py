@@ -24,14 +24,8 @@ SMALL = dataclasses.replace(sweep.get_grid("demo"), name="small",
 TIMING = {"seconds", "cpu_seconds"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared 2-core machine two spinning threads are ~10x slower."""
-    import torch
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# One torch thread for the whole module (the shared fixture in conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
