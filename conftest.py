@@ -118,8 +118,39 @@ def _clean_output(out: Any, count: int) -> Any:
     return nbformat.v4.new_output("display_data", data=out["data"], metadata=out.get("metadata", {}))
 
 
+# Two workers (the README's ``pytest -n 2 --dist loadgroup``, pytest-xdist): each file runs
+# whole on one worker, in order, and notebook 05 runs right after 01 on the same worker
+# because it loads the model 01 saves in runs/ (without it, 05 trains that model again).
+RUN_AFTER = {"notebooks/05_fourier_analysis.ipynb": "notebooks/01_grokking_modular_addition.ipynb"}
+# The longest files first (measured with --durations), so both workers finish at about the
+# same time; the rest keep their order. Only the order depends on this list, never a result.
+LONGEST_FIRST = [
+    "tests/test_claims_float64.py", "notebooks/01_grokking_modular_addition.ipynb",
+    "notebooks/06_open_questions.ipynb", "notebooks/07_beyond_the_article.ipynb",
+    "tests/test_sweep_data.py", "notebooks/04_five_neurons.ipynb", "notebooks/02_memorize_or_generalize.ipynb",
+    "tests/test_science.py", "tests/test_binder.py", "tests/test_course_autograde.py",
+]
+
+
+def _work_unit(item: pytest.Item) -> str:
+    """The file an item belongs to, or the file it must run after (RUN_AFTER)."""
+    path = item.nodeid.split("::")[0]
+    return RUN_AFTER.get(path, path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group items by work unit for pytest-xdist's loadgroup and put the longest units first."""
+    rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_work_unit(item)))
+    items.sort(key=lambda item: rank.get(_work_unit(item), len(rank)))    # stable: files keep their order
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the capture when GROKKIT_EXECUTED_DIR is set."""
+    """Register the capture when GROKKIT_EXECUTED_DIR is set; keep the collection order for xdist."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False    # xdist would otherwise start the units with most items first
     folder = _executed_dir()
     if folder is not None:
         config.pluginmanager.register(ExecutedNotebooksPlugin(ExecutedNotebooks(folder, config.rootpath.resolve())), "grokkit-executed")

@@ -136,7 +136,7 @@ def sum_directions(p: int, freqs: list[int]) -> np.ndarray:
     return np.array(dirs).reshape(len(dirs), p * p)
 
 
-def _ce(logits: np.ndarray, labels: np.ndarray) -> float:
+def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     """Mean cross-entropy of logits (n, p) against integer labels."""
     z = logits - logits.max(-1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
@@ -165,7 +165,7 @@ def restricted_loss(W_in: np.ndarray, W_out: np.ndarray, freqs: list[int], activ
     p = restricted.shape[1]
     a = np.arange(p)
     labels = ((a[:, None] + a[None, :]) % p).ravel()
-    return _ce(restricted, labels)
+    return cross_entropy(restricted, labels)
 
 
 def excluded_loss(W_in: np.ndarray, W_out: np.ndarray, freqs: list[int], train_pairs: np.ndarray,
@@ -174,7 +174,7 @@ def excluded_loss(W_in: np.ndarray, W_out: np.ndarray, freqs: list[int], train_p
     _, _, excluded = restricted_and_excluded_logits(W_in, W_out, freqs, activation)
     p = excluded.shape[1]
     rows = train_pairs[:, 0] * p + train_pairs[:, 1]
-    return _ce(excluded[rows], (train_pairs[:, 0] + train_pairs[:, 1]) % p)
+    return cross_entropy(excluded[rows], (train_pairs[:, 0] + train_pairs[:, 1]) % p)
 
 
 def progress_measures(run, freqs: list[int] | None = None) -> dict[str, np.ndarray]:
@@ -196,8 +196,8 @@ def progress_measures(run, freqs: list[int] | None = None) -> dict[str, np.ndarr
     rl, el, ss = [], [], []
     for W_in, W_out in zip(run.W_in, run.W_out):
         _, restricted, excluded = restricted_and_excluded_logits(W_in, W_out, freqs, cfg.activation)
-        rl.append(_ce(restricted, all_labels))
-        el.append(_ce(excluded[train_rows], all_labels[train_rows]))
+        rl.append(cross_entropy(restricted, all_labels))
+        el.append(cross_entropy(excluded[train_rows], all_labels[train_rows]))
         ss.append(float((W_in ** 2).sum() + (W_out ** 2).sum()))
     return {"steps": run.snapshot_steps.copy(), "restricted_loss": np.array(rl),
             "excluded_loss": np.array(el), "weight_sq": np.array(ss), "freqs": np.array(freqs)}
@@ -222,6 +222,7 @@ __all__ = [
     "CLASSES", "CLASS_LABELS", "CLASS_COLORS", "DEFAULT_MIN_LOSS", "DEFAULT_MAX_RATIO", "LossStats",
     "loss_stats", "classify_arrays", "classify_stats", "classify_losses", "classify_run", "first_crossing",
     "classify_liu",
-    "all_pairs_logits", "sum_directions", "restricted_and_excluded_logits", "restricted_loss",
+    "cross_entropy", "all_pairs_logits", "sum_directions", "restricted_and_excluded_logits",
+    "restricted_loss",
     "excluded_loss", "progress_measures", "fourier_concentration",
 ]

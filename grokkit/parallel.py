@@ -1,4 +1,4 @@
-"""How many CPUs training uses, stacks of models trained side by side, and the progress bar.
+"""How many CPUs training uses, which models share a stack, stacks side by side, the progress bar.
 
 The rule, in one place (:func:`threads_to_use`): a training call uses as many CPUs as
 torch is set to use (``torch.set_num_threads``, by default one per core), but never more
@@ -24,7 +24,20 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
+
+from .configs import Config, config_to_dict
+
+# Fields in which models trained in one stack may differ; all others fix shapes and schedule.
+PER_MODEL_FIELDS = {
+    "seed", "weight_decay", "lr", "beta1", "beta2", "eps", "regularizer", "dropout",
+    "init_scale", "grokfast_alpha", "grokfast_lambda",
+}
+
+# On the CPU, a modular-addition stack of more than 4 models stops fitting in a core's
+# cache and every model-step gets slower (measured on PAIR_MODADD); larger groups are cut.
+MAX_MODADD_STACK = 4
 
 
 def _cgroup_cpus() -> float | None:
@@ -81,6 +94,32 @@ def threads_to_use() -> int:
         torch.set_num_threads(want)
     THREAD_CHOICE["set"] = want
     return want
+
+
+def stack_key(cfg: Config) -> tuple:
+    """Configs with equal keys have equal shapes and schedules, so they can train as one stack."""
+    return tuple(sorted((k, str(v)) for k, v in config_to_dict(cfg).items() if k not in PER_MODEL_FIELDS))
+
+
+def plan_stacks(configs: Sequence[Config], streams: int, device: torch.device) -> list[list[int]]:
+    """Indices of the configs, grouped into stacks; largest first.
+
+    On a GPU every group of same-shaped configs is one stack. On the CPU, modular-addition
+    groups are cut into stacks of at most MAX_MODADD_STACK models, and with several streams
+    every group is cut into a multiple of ``streams`` near-equal stacks so all CPUs keep busy.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault(stack_key(c), []).append(i)
+    stacks = []
+    for idx in groups.values():
+        if device.type != "cpu":
+            stacks.append(idx)
+            continue
+        cap = MAX_MODADD_STACK if configs[idx[0]].task == "modadd" else len(idx)
+        parts = min(len(idx), streams * math.ceil(len(idx) / (streams * cap)))
+        stacks += [list(part) for part in np.array_split(idx, parts)]
+    return sorted(stacks, key=lambda st: -len(st) * configs[st[0]].steps)
 
 
 def run_side_by_side(tasks: Sequence[Callable[[threading.Event], None]], workers: int,
@@ -166,4 +205,5 @@ class Progress:
             self.bar.close()
 
 
-__all__ = ["cpu_quota", "busy_cpus", "threads_to_use", "run_side_by_side", "Progress", "Stopped"]
+__all__ = ["cpu_quota", "busy_cpus", "threads_to_use", "stack_key", "plan_stacks", "run_side_by_side", "Progress",
+           "Stopped", "PER_MODEL_FIELDS", "MAX_MODADD_STACK"]

@@ -35,7 +35,6 @@ thread count either; with several free CPUs, stacks train side by side
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from typing import Sequence
@@ -45,20 +44,9 @@ import torch
 
 from . import models
 from .configs import Config, ModAddConfig, ParityConfig, config_to_dict
-from .parallel import Progress, Stopped, run_side_by_side, threads_to_use
+from .parallel import Progress, Stopped, plan_stacks, run_side_by_side, threads_to_use
 from .run import METRICS, Run, schedule
 from .tasks import make_split
-
-# Fields in which models trained in one stack may differ; all others fix shapes and schedule.
-PER_MODEL_FIELDS = {
-    "seed", "weight_decay", "lr", "beta1", "beta2", "eps", "regularizer", "dropout",
-    "init_scale", "grokfast_alpha", "grokfast_lambda",
-}
-
-# On the CPU, a modular-addition stack of more than 4 models stops fitting in a core's
-# cache and every model-step gets slower (measured on PAIR_MODADD); larger groups are cut.
-MAX_MODADD_STACK = 4
-
 
 class ModelStack:
     """M same-shaped models: parameters and gradients with a leading model axis, data, per-model settings."""
@@ -441,32 +429,6 @@ def check_device(device: str | torch.device) -> torch.device:
     raise ValueError(f"device = {device!r} is not supported: use 'cpu' or 'cuda'")
 
 
-def _stack_key(cfg: Config) -> tuple:
-    """Configs with equal keys have equal shapes and schedules, so they can train as one stack."""
-    return tuple(sorted((k, str(v)) for k, v in config_to_dict(cfg).items() if k not in PER_MODEL_FIELDS))
-
-
-def plan_stacks(configs: Sequence[Config], streams: int, device: torch.device) -> list[list[int]]:
-    """Indices of the configs, grouped into stacks; largest first.
-
-    On a GPU every group of same-shaped configs is one stack. On the CPU, modular-addition
-    groups are cut into stacks of at most MAX_MODADD_STACK models, and with several streams
-    every group is cut into a multiple of ``streams`` near-equal stacks so all CPUs keep busy.
-    """
-    groups: dict[tuple, list[int]] = {}
-    for i, c in enumerate(configs):
-        groups.setdefault(_stack_key(c), []).append(i)
-    stacks = []
-    for idx in groups.values():
-        if device.type != "cpu":
-            stacks.append(idx)
-            continue
-        cap = MAX_MODADD_STACK if configs[idx[0]].task == "modadd" else len(idx)
-        parts = min(len(idx), streams * math.ceil(len(idx) / (streams * cap)))
-        stacks += [list(part) for part in np.array_split(idx, parts)]
-    return sorted(stacks, key=lambda st: -len(st) * configs[st[0]].steps)
-
-
 def train(config: Config, progress: bool | None = None, device: str = "cpu", keep_raw: bool = True) -> Run:
     """Train one model full-batch and return its Run.
 
@@ -515,4 +477,4 @@ def train_many(configs: Sequence[Config], progress: bool | None = None, device: 
 
 
 __all__ = ["train", "train_many", "check_device", "plan_stacks", "train_stack", "ModelStack",
-           "modadd_step", "parity_step", "make_optimizer", "PER_MODEL_FIELDS"]
+           "modadd_step", "parity_step", "make_optimizer"]

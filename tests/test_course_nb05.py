@@ -183,11 +183,11 @@ def test_restricted_loss_right_and_wrong():
     def no_mean(W_in, W_out, freqs):
         _, restricted, _ = analysis.restricted_and_excluded_logits(W_in, W_out, list(freqs))
         restricted = restricted - restricted.mean(0)
-        return analysis._ce(restricted, ((X[:, None] + X[None, :]) % P).ravel())
+        return analysis.cross_entropy(restricted, ((X[:, None] + X[None, :]) % P).ravel())
 
     def full_logits(W_in, W_out, freqs):
         L = analysis.all_pairs_logits(W_in, W_out).reshape(P * P, P)
-        return analysis._ce(L, ((X[:, None] + X[None, :]) % P).ravel())
+        return analysis.cross_entropy(L, ((X[:, None] + X[None, :]) % P).ravel())
 
     for wrong in (no_mean, full_logits):
         with pytest.raises(CheckFailed, match="restricted_loss"):

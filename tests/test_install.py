@@ -17,7 +17,7 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 TEST_COMMAND = (
     "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt "
-    "&& .venv/bin/python -m pytest"
+    "&& .venv/bin/python -m pytest -n 2 --dist loadgroup"
 )
 COURSE_COMMAND = (
     "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt "

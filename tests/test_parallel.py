@@ -69,7 +69,7 @@ def test_results_do_not_depend_on_the_number_of_threads(cpus):
         results[n] = grokkit.train_many(cfgs, progress=False)
         assert torch.get_num_threads() == n                        # the caller's setting is back
         results[(n, "one")] = grokkit.train(cfgs[0], progress=False)
-    assert len(training.plan_stacks(cfgs, 2, torch.device("cpu"))) > 2
+    assert len(parallel.plan_stacks(cfgs, 2, torch.device("cpu"))) > 2
     for a, b in list(zip(results[1], results[2])) + [(results[(1, "one")], results[(2, "one")])]:
         assert a.config == b.config
         for k in a.metrics:
@@ -85,14 +85,14 @@ def test_stacks_cover_every_config_once_never_mix_shapes_and_feed_every_stream()
     cfgs = seeds + other
     cpu = torch.device("cpu")
     for streams in (1, 2, 4):
-        stacks = training.plan_stacks(cfgs, streams, cpu)
+        stacks = parallel.plan_stacks(cfgs, streams, cpu)
         assert sorted(i for st in stacks for i in st) == list(range(11))
         assert all(len({cfgs[i].p for i in st}) == 1 for st in stacks)           # a stack never mixes shapes
-        assert max(len(st) for st in stacks) <= training.MAX_MODADD_STACK
+        assert max(len(st) for st in stacks) <= parallel.MAX_MODADD_STACK
         assert len([st for st in stacks if st[0] < 9]) % streams == 0            # the 9 seeds feed every stream
     parity = [replace(SMALL_PARITY, seed=s) for s in range(6)]
-    assert training.plan_stacks(parity, 1, cpu) == [list(range(6))]               # parity: one stack per stream
-    assert sorted(map(len, training.plan_stacks(parity, 2, cpu))) == [3, 3]
+    assert parallel.plan_stacks(parity, 1, cpu) == [list(range(6))]               # parity: one stack per stream
+    assert sorted(map(len, parallel.plan_stacks(parity, 2, cpu))) == [3, 3]
 
 
 def test_an_error_in_one_stream_stops_the_others_and_reaches_the_caller(cpus, monkeypatch):

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import grokkit.run
 from grokkit import sweep
 from grokkit.__main__ import main as cli
 
@@ -92,16 +93,16 @@ def test_two_processes_on_names_that_differ_after_a_dot_both_write_and_the_same_
 
 def test_a_crash_between_npz_and_json_is_repaired_when_the_sweep_is_opened(tmp_path, monkeypatch):
     out = tmp_path / "crash"
-    real = sweep.store._atomic_write
+    real = grokkit.run.atomic_write
 
     def crash_on_the_last_json(path, write):
         if path.suffix == ".json" and sweep.SweepResults.load(out).complete:
             raise KeyboardInterrupt  # the process dies after the npz's rename
         real(path, write)
-    monkeypatch.setattr(sweep.store, "_atomic_write", crash_on_the_last_json)
+    monkeypatch.setattr(grokkit.run, "atomic_write", crash_on_the_last_json)
     with pytest.raises(KeyboardInterrupt):
         sweep.run_sweep(SMALL, out, progress=False)
-    monkeypatch.setattr(sweep.store, "_atomic_write", real)
+    monkeypatch.setattr(grokkit.run, "atomic_write", real)
     stale = json.loads((tmp_path / "crash.json").read_text())
     assert stale["n_done"] < SMALL.n_runs and sweep.SweepResults.load(out).complete
     res = sweep.run_sweep(SMALL, out, progress=False)  # nothing to train: only the repair

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from .. import analysis, fourier
+from .. import run as record
 from ..configs import Config
-from ..run import atomic_write as _atomic_write
 from .grid import FORMAT, Grid, SweepError
 
 SUFFIXES = (".npz", ".json")
@@ -305,8 +305,8 @@ class SweepResults:
         arrays["calls_json"] = np.array(json.dumps({"batch_by": list(self.grid.batch_by),
                                                     "call_size": self.grid.call_size}))
         npz, js = pair(base)
-        _atomic_write(npz, lambda f: np.savez_compressed(f, **arrays))
-        _atomic_write(js, lambda f: f.write((json.dumps(meta, indent=1) + "\n").encode()))
+        record.atomic_write(npz, lambda f: np.savez_compressed(f, **arrays))
+        record.atomic_write(js, lambda f: f.write((json.dumps(meta, indent=1) + "\n").encode()))
         self.meta, self.path = meta, npz
         return npz
 
@@ -316,7 +316,7 @@ class SweepResults:
             raise SweepError("these results have no file yet: save them first")
         meta = self._meta()
         js = pair(results_base(self.path))[1]
-        _atomic_write(js, lambda f: f.write((json.dumps(meta, indent=1) + "\n").encode()))
+        record.atomic_write(js, lambda f: f.write((json.dumps(meta, indent=1) + "\n").encode()))
         self.meta = meta
         return js
 
