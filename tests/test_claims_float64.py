@@ -33,13 +33,7 @@ DTYPES = ("float32", "float64") if RUN_ALL else ("float64",)
 
 # (cell, dtype) -> {statement: why it is known not to hold}. Each such test is an xfail(strict):
 # it fails if a listed statement holds again, or if any other statement breaks.
-KNOWN_BROKEN: dict[tuple[str, str], dict[str, str]] = {
-    ("nb05-003..051", "float64"): {
-        "(nb05-023) almost every neuron is pure":
-            "float64: PAIR_MODADD seed 0 groks late (99% at step 46,400) with other frequencies (21, 27, 33); "
-            "19 of 24 neurons pure at step 50,000, the least 56%",
-    },
-}
+KNOWN_BROKEN: dict[tuple[str, str], dict[str, str]] = {}
 
 
 class KnownBrokenClaim(Exception):
