@@ -17,7 +17,7 @@ import pytest
 from grokkit.course import CheckFailed, check_grokking, set_language
 from grokkit.course.i18n import ENV_VAR, _translations, compile_po, language, parse_po
 from grokkit.course.nb00 import check_first_step_reaching
-from grokkit.course.student import NotebookError, dump_notebook, load_notebook
+from grokkit.course.student import NotebookError, dump_notebook, exercise_problems, load_notebook
 from grokkit.course.zh import (
     LANGUAGE_CELL_ID,
     NOTE_CELL_ID,
@@ -104,6 +104,27 @@ def test_the_learner_edition_in_chinese_has_no_solution():
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
         if "BEGIN SOLUTION" in path.read_text(encoding="utf-8"):
             assert "raise NotImplementedError()" in text
+
+
+@pytest.mark.parametrize("folder", [PATHS["zh"], PATHS["zh_learner"]], ids=str)
+def test_the_chinese_editions_pass_the_exercise_format_lint(folder):
+    """`python -m grokkit.course lint notebooks/zh learner/zh` finds the 练习 headings and has nothing to say."""
+    problems = [problem for path in sorted((REPO / folder).glob("*.ipynb"))
+                for problem in exercise_problems(load_notebook(path), path)]
+    assert not problems, "\n".join(problems)
+
+
+def test_lint_reads_a_chinese_exercise_heading_and_its_meta_line():
+    v4 = nbformat.v4
+    solution = v4.new_code_cell("### BEGIN SOLUTION\ny = 2\n### END SOLUTION",
+                                metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "ex-0-1"}})
+    check = v4.new_code_cell("check_y(y)", metadata={"nbgrader": {"grade": True, "grade_id": "check-0-1", "points": 1}})
+    heading = "### 练习 0.1 — 加一\n**难度** 🔴⚪⚪⚪⚪ · **重要性** 🔵🔵⚪⚪⚪ · **时间** ~5 分钟\n\n做吧。"
+    nb = {"cells": [v4.new_markdown_cell(heading), solution, check]}
+    assert exercise_problems(nb, "00_toy.ipynb") == []
+    nb["cells"][0] = v4.new_markdown_cell("### 练习 0.1 — 加一\n做吧。")
+    assert [p.split(": ", 1)[1] for p in exercise_problems(nb, "00_toy.ipynb")] == [
+        "exercise header lacks the line '**Difficulty** 🔴🔴⚪⚪⚪ · **Importance** 🔵🔵🔵⚪⚪ · **Time** ~10 min'"]
 
 
 # --------------------------------------------------------------------------- glossary
