@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from grokkit.course import CheckFailed, check_grokking, set_language
+from grokkit.course import CheckFailed, check_grokking, links, set_language
 from grokkit.course.i18n import ENV_VAR, _translations, compile_po, language, parse_po
 from grokkit.course.nb00 import check_first_step_reaching
 from grokkit.course.student import NotebookError, dump_notebook, exercise_problems, load_notebook
@@ -72,11 +72,29 @@ def test_chinese_code_cells_are_the_english_ones_byte_for_byte(path):
 def test_committed_chinese_notebooks_equal_a_fresh_build(path):
     """notebooks/zh and its learner's edition are generated: rebuild with `zh build` after any change."""
     catalog = load_catalog(catalog_path(REPO, path), path.name)
-    fresh = translated_notebook(load_notebook(path), catalog, path.name)
+    fresh = translated_notebook(load_notebook(path), catalog, path.name, chapters=IDS)
     zh_path = REPO / PATHS["zh"] / path.name
     assert zh_path.read_text(encoding="utf-8") == dump_notebook(fresh), f"{zh_path} is out of date"
     learner_path = REPO / PATHS["zh_learner"] / path.name
     assert learner_path.read_text(encoding="utf-8") == dump_notebook(learner_notebook(fresh, path.name, REPO))
+
+
+@pytest.mark.parametrize("path", ENGLISH, ids=IDS)
+def test_chinese_badges_open_the_chinese_learner_edition_in_chinese_words(path):
+    """Both Chinese folders' badges open learner/zh/ (the notebook and its neighbours); the English keep learner/."""
+    i = IDS.index(path.name)
+    want = [links.colab_url(f"learner/zh/{path.name}"), links.binder_url(f"learner/zh/{path.name}")]
+    want += [links.colab_url(f"learner/zh/{IDS[j]}") for j in (i - 1, i + 1) if 0 <= j < len(IDS)]
+    for folder in (PATHS["zh"], PATHS["zh_learner"]):
+        title = _src(next(c for c in load_notebook(REPO / folder / path.name)["cells"] if c["cell_type"] == "markdown"))
+        badges = [line for line in title.splitlines() if line.startswith("[![Open In Colab]")]
+        assert len(badges) == 1, f"{folder}/{path.name}: one badge line under the title"
+        urls = re.findall(r"\]\((https://[^)]+)\)", badges[0])
+        assert all(u in urls for u in want) and len(urls) == len(want) + 2, urls  # and the two badge images
+        assert all("/learner/zh/" in u for u in urls if "badge" not in u), urls
+        assert "on Colab" not in badges[0] and ("在 Colab 中打开：" in badges[0]) == (len(IDS) > 1)
+    english = _src(load_notebook(path)["cells"][0])
+    assert links.colab_url(f"learner/{path.name}") in english and "learner/zh/" not in english
 
 
 def test_the_chinese_edition_has_exactly_the_english_notebooks():
