@@ -146,8 +146,8 @@ def test_glossary_terms_are_used_in_every_translation_and_the_avoided_ones_never
     rules = glossary_rules
     assert len(rules) >= 10 and any(zh == "顿悟" for _, zh, _ in rules)
     problems = []
-    texts = [(REPO / "README.zh-CN.md").read_text(encoding="utf-8"),
-             (REPO / "grokkit/course/locale/zh.po").read_text(encoding="utf-8")]
+    texts = [(REPO / name).read_text(encoding="utf-8")
+             for name in ("README.zh-CN.md", "grokkit/course/locale/zh.po", "docs/site/zh/index.md")]
     for path in ENGLISH:
         for cell_id, entry in load_catalog(catalog_path(REPO, path), path.name)["cells"].items():
             texts.append(entry["zh"])
