@@ -25,7 +25,9 @@ Messages are marked ``_("wrong shape: expected {expected}, got {got}")`` and fil
 ``str.format`` after translation, so a translation may reorder the fields. A message
 defined once and shown later (a table of mistakes, say) is marked where it is written with
 :func:`N_`, which returns it unchanged, and translated with ``_()`` where it is shown, so
-that the language in force then is the one used.
+that the language in force then is the one used. Every message a learner reads in
+``core.py`` and the ``nbNN.py`` check modules is marked and has a Chinese translation with
+the same fields, numbers and code names: ``tests/test_i18n.py`` fails otherwise.
 """
 
 from __future__ import annotations
