@@ -184,7 +184,7 @@ def _array_problem(
         return None
     if _dtype_family(exp_np.dtype) in ("float", "complex"):
         ok = np.isclose(got_np, exp_np, atol=atol, rtol=rtol, equal_nan=True)
-        tol = f"; {_tolerance_text(atol, rtol)}"
+        tol = _("; {tolerance}").format(tolerance=_tolerance_text(atol, rtol))
     else:
         ok = got_np == exp_np
         tol = ""
@@ -269,7 +269,7 @@ def _scalar_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str
         return None
     return _("wrong value: expected {expected}, got {got}").format(
         expected=_format_number(expected), got=_format_number(got)
-    ) + f" ({_tolerance_text(atol, rtol)})"
+    ) + _(" ({detail})").format(detail=_tolerance_text(atol, rtol))
 
 
 def check_scalar(

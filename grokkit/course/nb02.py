@@ -75,8 +75,8 @@ def _data_problem(fn: Callable[..., Any], n: int, n_bits: int, k: int, seed: int
     wrong = np.nonzero(y != parity)[0]
     if wrong.size:
         i = int(wrong[0])
-        return f"{call}: y[{i}] = {y[i]} " + _(
-            "but the first {k} bits {bits} hold {ones} ones, so the label is {label} ({wrong} labels wrong)"
+        return f"{call}: y[{i}] = {y[i]}" + _(
+            " but the first {k} bits {bits} hold {ones} ones, so the label is {label} ({wrong} labels wrong)"
         ).format(k=k, bits=x[i, :k].astype(int).tolist(), ones=int(x[i, :k].sum()), label=parity[i], wrong=wrong.size)
     bits = x[:, :n_bits]
     if n >= 500:
