@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,19 @@ REPO = Path(__file__).resolve().parent.parent
 def repo() -> Path:
     """The repository root."""
     return REPO
+
+
+@pytest.fixture(scope="session")
+def glossary_rules() -> list[tuple[str, str, list[str]]]:
+    """docs/glossary-zh.md's consistency table: (English pattern, Chinese term, avoided variants) per row."""
+    text = (REPO / "docs" / "glossary-zh.md").read_text(encoding="utf-8").split("## 一致性检查")[1]
+    rules = []
+    for line in text.splitlines():
+        match = re.match(r"^\| `(.+)` \| (.+?) \| (.+?) \|$", line)
+        if match:
+            pattern = match.group(1).replace("\\|", "|")  # a pipe is escaped inside a markdown table
+            rules.append((pattern, match.group(2).strip(), [w.strip() for w in match.group(3).split("/")]))
+    return rules
 
 
 # A tiny modular-addition model (every raw parameter kind: embed, unembed, hidden, out), trained

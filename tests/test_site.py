@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("GROKKIT_SITE_DIR") or REPO / "build" / "site")
 REQUIRED = os.environ.get("GROKKIT_SITE_REQUIRED", "").strip() == "1"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
+ZH_NOTE = "关于本页的输出"      # docs/site/build.py's note on a Chinese page showing the English run's outputs
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -100,15 +101,19 @@ def _widget_cells(nb: Path) -> int:
     return sum(1 for c in cells if c["cell_type"] == "code" and re.search(r"\bwidgets\.\w+\(", "".join(c["source"])))
 
 
+def _toc(page: _Page, prefix: str) -> list[tuple[str, str]]:
+    """The page's internal links under ``prefix``, in order, up to the first repeat (the sidebar repeats the body)."""
+    first: list[tuple[str, str]] = []
+    for href, cls, text in page.anchors:
+        if href.startswith(prefix) and "reference internal" in cls:
+            if href in [h for h, _ in first]:
+                break
+            first.append((href, text))
+    return first
+
+
 def test_contents_page_lists_every_notebook_in_order_with_its_number(site):
-    index = _parse(site / "index.html")
-    toc = [(href, text) for href, cls, text in index.anchors
-           if href.startswith("notebooks/") and "reference internal" in cls]
-    first = []
-    for href, text in toc:          # the page's body lists them; the sidebar repeats them
-        if href in [h for h, _ in first]:
-            break
-        first.append((href, text))
+    first = [(h, t) for h, t in _toc(_parse(site / "index.html"), "notebooks/") if not h.startswith("notebooks/zh/")]
     assert [h for h, _ in first] == [f"notebooks/{nb.stem}.html" for nb in NOTEBOOKS]
     assert [t.split(" ")[0] for _, t in first] == [nb.name.split("_")[0] for nb in NOTEBOOKS]
 
@@ -186,6 +191,54 @@ def test_executed_pages_show_figures_and_an_animation_for_every_widget(site):
         pytest.fail(f"pages built without outputs: {', '.join(unexecuted)}")
     if len(unexecuted) == len(NOTEBOOKS):
         _missing("no notebook page has outputs (build the site from executed notebooks)")
+
+
+def test_the_chinese_contents_page_lists_every_chinese_notebook_and_links_both_ways(site):
+    chinese = _parse(site / "zh" / "index.html")
+    toc = _toc(chinese, "../notebooks/zh/")
+    assert [h for h, _ in toc] == [f"../notebooks/zh/{nb.stem}.html" for nb in NOTEBOOKS]
+    assert [t.split(" ")[0] for _, t in toc] == [nb.name.split("_")[0] for nb in NOTEBOOKS]
+    assert all(re.search(r"[\u4e00-\u9fff]", t) for _, t in toc), "the chapters' Chinese titles"
+    assert "../index.html" in [h for h, _, _ in chinese.anchors], "a link back to the English contents"
+    assert "zh/index.html" in [h for h, _, _ in _parse(site / "index.html").anchors], "the English contents link it"
+
+
+def test_the_chinese_pages_exist_and_their_links_resolve(site):
+    pages = {p.relative_to(site).as_posix() for p in _pages(site)}
+    assert {f"notebooks/zh/{nb.stem}.html" for nb in NOTEBOOKS} | {"zh/index.html"} <= pages
+    broken = [b for b in _broken_links(site) if b.startswith(("zh/", "notebooks/zh/"))]
+    assert not broken, "\n".join(broken[:40])
+
+
+def test_every_chinese_page_launches_the_chinese_learner_edition(site):
+    for nb in NOTEBOOKS:
+        page = site / "notebooks" / "zh" / f"{nb.stem}.html"
+        anchors = _parse(page).anchors
+        binder = [h for h, cls, _ in anchors if "grokkit-launch-binder" in cls]
+        colab = [h for h, cls, _ in anchors if "grokkit-launch-colab" in cls]
+        assert len(binder) == len(colab) == 1, page
+        assert binder[0].endswith(f"learner/zh/{nb.name}") and colab[0].endswith(f"learner/zh/{nb.name}"), page
+        assert "运行这个笔记本" in page.read_text(encoding="utf-8")
+
+
+def test_chinese_pages_show_the_english_runs_figures_and_say_whose_messages_they_show(site):
+    for nb in NOTEBOOKS:
+        english = (site / "notebooks" / f"{nb.stem}.html").read_text(encoding="utf-8")
+        chinese = (site / "notebooks" / "zh" / f"{nb.stem}.html").read_text(encoding="utf-8")
+        if "cell_output" not in english:
+            continue
+        figures = lambda text: sum(1 for t, u in _links_of(text) if t == "img" and "_images/" in u)
+        assert "cell_output" in chinese and figures(chinese) == figures(english), nb.name
+        assert chinese.count('<div class="animation">') == english.count('<div class="animation">'), nb.name
+        if ZH_NOTE not in chinese:      # the suite ran this Chinese notebook itself: its checks answered in Chinese
+            assert "✅" not in chinese or "通过" in chinese, nb.name
+
+
+def _links_of(text: str) -> list[tuple[str, str]]:
+    """The links of an HTML text (uncached, for pages compared side by side)."""
+    page = _Page()
+    page.feed(text)
+    return page.links
 
 
 @pytest.fixture
@@ -288,5 +341,52 @@ def test_staging_refuses_a_stale_copy_and_missing_copies_when_required(tmp_path)
     nb = json.loads(NOTEBOOKS[0].read_text(encoding="utf-8"))
     nb["cells"][0]["source"] = ["# an older title\n"]
     (executed / NOTEBOOKS[0].name).write_text(json.dumps(nb), encoding="utf-8")
+    with pytest.raises(SystemExit, match="stale"):
+        builder.stage(tmp_path / "executed", tmp_path / "src")
+
+
+def _with_outputs(path: Path, label: str) -> dict:
+    """A notebook whose every code cell shows one line of output naming the cell."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"{label} {cell['id']}\n"}]
+    return nb
+
+
+def test_staging_gives_each_chinese_page_the_english_runs_outputs_and_a_note(tmp_path):
+    first, zh = NOTEBOOKS[0], REPO / "notebooks" / "zh" / NOTEBOOKS[0].name
+    (tmp_path / "executed" / "notebooks").mkdir(parents=True)
+    (tmp_path / "executed" / "notebooks" / first.name).write_text(json.dumps(_with_outputs(first, "en")), encoding="utf-8")
+    _builder().stage(tmp_path / "executed", tmp_path / "src")
+    page = json.loads((tmp_path / "src" / "notebooks" / "zh" / first.name).read_text(encoding="utf-8"))
+    chinese = json.loads(zh.read_text(encoding="utf-8"))
+    english_ids = {c["id"] for c in json.loads(first.read_text(encoding="utf-8"))["cells"]}
+    notes = [c for c in page["cells"] if ZH_NOTE in "".join(c["source"])]
+    ids = [c["id"] for c in page["cells"]]
+    assert len(notes) == 1 and ids.index(notes[0]["id"]) == ids.index("zh-edition-note") + 1, "under the edition's note"
+    assert [(c["id"], c["source"]) for c in page["cells"] if c is not notes[0]] == \
+        [(c["id"], c["source"]) for c in chinese["cells"]], "the Chinese notebook's cells, in order"
+    for cell in page["cells"]:
+        if cell["cell_type"] == "code":
+            want = [f"en {cell['id']}\n"] if cell["id"] in english_ids else []
+            assert [o["text"] for o in cell["outputs"]] == want, cell["id"]
+    second = NOTEBOOKS[1].name
+    assert (tmp_path / "src" / "notebooks" / "zh" / second).read_bytes() == \
+        (REPO / "notebooks" / "zh" / second).read_bytes(), "no English run: the Chinese notebook as it is"
+
+
+def test_staging_takes_the_chinese_run_where_the_suite_made_one_and_refuses_a_stale_one(tmp_path):
+    name = NOTEBOOKS[0].name
+    executed = tmp_path / "executed" / "notebooks" / "zh"
+    executed.mkdir(parents=True)
+    run = _with_outputs(REPO / "notebooks" / "zh" / name, "zh")
+    (executed / name).write_text(json.dumps(run, ensure_ascii=False), encoding="utf-8")
+    builder = _builder()
+    builder.stage(tmp_path / "executed", tmp_path / "src")
+    staged = json.loads((tmp_path / "src" / "notebooks" / "zh" / name).read_text(encoding="utf-8"))
+    assert staged == run and ZH_NOTE not in json.dumps(staged, ensure_ascii=False)
+    run["cells"][0]["source"] = ["# 旧标题\n"]
+    (executed / name).write_text(json.dumps(run, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(SystemExit, match="stale"):
         builder.stage(tmp_path / "executed", tmp_path / "src")

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import ast
-import gettext
-import io
 import json
 import re
-import string
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 
-from grokkit.course import CheckFailed, check_grokking, set_language
-from grokkit.course.i18n import ENV_VAR, _translations, compile_po, language, parse_po
-from grokkit.course.nb00 import check_first_step_reaching
-from grokkit.course.student import NotebookError, dump_notebook, load_notebook
+from grokkit.course import links
+from grokkit.course.i18n import ENV_VAR
+from grokkit.course.student import NotebookError, dump_notebook, exercise_problems, load_notebook
 from grokkit.course.zh import (
     LANGUAGE_CELL_ID,
     NOTE_CELL_ID,
@@ -72,11 +66,29 @@ def test_chinese_code_cells_are_the_english_ones_byte_for_byte(path):
 def test_committed_chinese_notebooks_equal_a_fresh_build(path):
     """notebooks/zh and its learner's edition are generated: rebuild with `zh build` after any change."""
     catalog = load_catalog(catalog_path(REPO, path), path.name)
-    fresh = translated_notebook(load_notebook(path), catalog, path.name)
+    fresh = translated_notebook(load_notebook(path), catalog, path.name, chapters=IDS)
     zh_path = REPO / PATHS["zh"] / path.name
     assert zh_path.read_text(encoding="utf-8") == dump_notebook(fresh), f"{zh_path} is out of date"
     learner_path = REPO / PATHS["zh_learner"] / path.name
     assert learner_path.read_text(encoding="utf-8") == dump_notebook(learner_notebook(fresh, path.name, REPO))
+
+
+@pytest.mark.parametrize("path", ENGLISH, ids=IDS)
+def test_chinese_badges_open_the_chinese_learner_edition_in_chinese_words(path):
+    """Both Chinese folders' badges open learner/zh/ (the notebook and its neighbours); the English keep learner/."""
+    i = IDS.index(path.name)
+    want = [links.colab_url(f"learner/zh/{path.name}"), links.binder_url(f"learner/zh/{path.name}")]
+    want += [links.colab_url(f"learner/zh/{IDS[j]}") for j in (i - 1, i + 1) if 0 <= j < len(IDS)]
+    for folder in (PATHS["zh"], PATHS["zh_learner"]):
+        title = _src(next(c for c in load_notebook(REPO / folder / path.name)["cells"] if c["cell_type"] == "markdown"))
+        badges = [line for line in title.splitlines() if line.startswith("[![Open In Colab]")]
+        assert len(badges) == 1, f"{folder}/{path.name}: one badge line under the title"
+        urls = re.findall(r"\]\((https://[^)]+)\)", badges[0])
+        assert all(u in urls for u in want) and len(urls) == len(want) + 2, urls  # and the two badge images
+        assert all("/learner/zh/" in u for u in urls if "badge" not in u), urls
+        assert "on Colab" not in badges[0] and ("在 Colab 中打开：" in badges[0]) == (len(IDS) > 1)
+    english = _src(load_notebook(path)["cells"][0])
+    assert links.colab_url(f"learner/{path.name}") in english and "learner/zh/" not in english
 
 
 def test_the_chinese_edition_has_exactly_the_english_notebooks():
@@ -106,26 +118,36 @@ def test_the_learner_edition_in_chinese_has_no_solution():
             assert "raise NotImplementedError()" in text
 
 
+@pytest.mark.parametrize("folder", [PATHS["zh"], PATHS["zh_learner"]], ids=str)
+def test_the_chinese_editions_pass_the_exercise_format_lint(folder):
+    """`python -m grokkit.course lint notebooks/zh learner/zh` finds the 练习 headings and has nothing to say."""
+    problems = [problem for path in sorted((REPO / folder).glob("*.ipynb"))
+                for problem in exercise_problems(load_notebook(path), path)]
+    assert not problems, "\n".join(problems)
+
+
+def test_lint_reads_a_chinese_exercise_heading_and_its_meta_line():
+    v4 = nbformat.v4
+    solution = v4.new_code_cell("### BEGIN SOLUTION\ny = 2\n### END SOLUTION",
+                                metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "ex-0-1"}})
+    check = v4.new_code_cell("check_y(y)", metadata={"nbgrader": {"grade": True, "grade_id": "check-0-1", "points": 1}})
+    heading = "### 练习 0.1 — 加一\n**难度** 🔴⚪⚪⚪⚪ · **重要性** 🔵🔵⚪⚪⚪ · **时间** ~5 分钟\n\n做吧。"
+    nb = {"cells": [v4.new_markdown_cell(heading), solution, check]}
+    assert exercise_problems(nb, "00_toy.ipynb") == []
+    nb["cells"][0] = v4.new_markdown_cell("### 练习 0.1 — 加一\n做吧。")
+    assert [p.split(": ", 1)[1] for p in exercise_problems(nb, "00_toy.ipynb")] == [
+        "exercise header lacks the line '**Difficulty** 🔴🔴⚪⚪⚪ · **Importance** 🔵🔵🔵⚪⚪ · **Time** ~10 min'"]
+
+
 # --------------------------------------------------------------------------- glossary
 
 
-def _glossary_rules() -> list[tuple[str, str, list[str]]]:
-    text = (REPO / "docs" / "glossary-zh.md").read_text(encoding="utf-8").split("## 一致性检查")[1]
-    rules = []
-    for line in text.splitlines():
-        match = re.match(r"^\| `(.+)` \| (.+?) \| (.+?) \|$", line)
-        if match:
-            pattern = match.group(1).replace("\\|", "|")  # a pipe is escaped inside a markdown table
-            rules.append((pattern, match.group(2).strip(), [w.strip() for w in match.group(3).split("/")]))
-    return rules
-
-
-def test_glossary_terms_are_used_in_every_translation_and_the_avoided_ones_never():
-    rules = _glossary_rules()
+def test_glossary_terms_are_used_in_every_translation_and_the_avoided_ones_never(glossary_rules):
+    rules = glossary_rules
     assert len(rules) >= 10 and any(zh == "顿悟" for _, zh, _ in rules)
     problems = []
-    texts = [(REPO / "README.zh-CN.md").read_text(encoding="utf-8"),
-             (REPO / "grokkit/course/locale/zh.po").read_text(encoding="utf-8")]
+    texts = [(REPO / name).read_text(encoding="utf-8")
+             for name in ("README.zh-CN.md", "grokkit/course/locale/zh.po", "docs/site/zh/index.md")]
     for path in ENGLISH:
         for cell_id, entry in load_catalog(catalog_path(REPO, path), path.name)["cells"].items():
             texts.append(entry["zh"])
@@ -307,86 +329,7 @@ def test_a_worksheet_made_before_an_english_edit_is_refused(toy):
         import_worksheet(toy, sheet)
 
 
-# --------------------------------------------------------------------------- check messages
-
-
-def _wrapped_messages() -> list[str]:
-    """Every literal message marked with _() in the modules whose messages are translated."""
-    found = []
-    for name in ("core.py", "nb00.py"):
-        tree = ast.parse((REPO / "grokkit" / "course" / name).read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "ngettext"):
-                found += [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-    return found
-
-
-def _fields(text: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
-
-
-def test_every_check_message_has_a_chinese_translation_with_the_same_fields():
-    entries = parse_po((REPO / "grokkit/course/locale/zh.po").read_text(encoding="utf-8"))
-    singular = {k: v for k, v in entries.items() if isinstance(k, str)}
-    plural = {k[0].split("\0")[0]: v for k, v in entries.items() if isinstance(k, tuple)}
-    messages = _wrapped_messages()
-    assert len(messages) > 30
-    for message in messages:
-        translated = singular.get(message) or plural.get(message)
-        if message in ("{n} cases",):
-            continue
-        assert translated, f"no Chinese for {message!r} in grokkit/course/locale/zh.po"
-        assert _fields(translated) == _fields(message), message
-        assert re.search(r"[\u4e00-\u9fff]", translated) or message.strip(" ()") in ("{detail}",), message
-
-
-def test_english_is_the_default_and_chinese_is_one_setting(monkeypatch, capsys):
-    monkeypatch.setenv(ENV_VAR, "")  # restored after the test, which set_language changes
-    assert language() == "en"
-    steps = np.array([0, 100, 200, 300])
-    check_grokking(steps, [0.1, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0])
-    assert "✅ test accuracy rises well after train accuracy passed" in capsys.readouterr().out
-    set_language("zh")
-    assert language() == "zh"
-    check_grokking(steps, [0.1, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0])
-    assert capsys.readouterr().out.startswith("✅ 测试准确率远远晚于训练准确率上升 通过（训练准确率在第 100 步")
-
-
-def test_notebook_00s_check_answers_in_chinese(monkeypatch, capsys):
-    monkeypatch.setenv(ENV_VAR, "zh")
-    check_first_step_reaching(lambda s, v, level: (int(s[np.nonzero(v >= level)[0][0]]) if (v >= level).any() else None))
-    assert capsys.readouterr().out.strip() == "✅ first_step_reaching 通过（5 个用例）"
-    with pytest.raises(CheckFailed, match="值不对：应为 200，得到的是 2$"):
-        check_first_step_reaching(lambda s, v, level: int(np.nonzero(v >= level)[0][0]) if (v >= level).any() else None)
-    def stub(steps, values, level):
-        raise NotImplementedError()
-
-    with pytest.raises(CheckFailed, match=re.escape("还没有实现：把 `raise NotImplementedError()` 换成你的代码")):
-        check_first_step_reaching(stub)
-
-
-def test_an_unknown_language_is_named(monkeypatch):
-    monkeypatch.setenv(ENV_VAR, "fr")
-    with pytest.raises(ValueError, match="GROKKIT_LANG='fr' is not a supported language; use one of en, zh"):
-        language()
-    with pytest.raises(ValueError, match="use one of en, zh"):
-        set_language("klingon")
-
-
-def test_the_po_file_compiles_to_a_catalog_gettext_reads():
-    entries = parse_po('msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n"Plural-Forms: nplurals=1; plural=0;\\n"\n\n'
-                       'msgid "a {x}"\nmsgstr "甲 {x}"\n\n#, fuzzy\nmsgid "b"\nmsgstr "乙"\n\n'
-                       'msgid "{n} case"\nmsgid_plural "{n} cases"\nmsgstr[0] "{n} 例"\n')
-    catalog = gettext.GNUTranslations(io.BytesIO(compile_po(entries)))
-    assert catalog.gettext("a {x}") == "甲 {x}"
-    assert catalog.gettext("b") == "b", "fuzzy entries are not used, as msgfmt does"
-    assert catalog.ngettext("{n} case", "{n} cases", 3) == "{n} 例"
-    assert _translations("zh").gettext("✅ {name} passed") == "✅ {name} 通过"
-
-
-def test_a_malformed_po_file_is_named():
-    with pytest.raises(ValueError, match="line 2: unknown keyword 'msgtxt'"):
-        parse_po('msgid "a"\nmsgtxt "b"\n', "zh.po")
+# --------------------------------------------------------------------------- the command
 
 
 def test_the_zh_command_reports_status_with_its_exit_code(toy, capsys):

@@ -1,8 +1,9 @@
 """Sphinx configuration of the course website (MyST-NB renders notebooks that nbval already executed).
 
 Built by docs/site/build.py, which lays the sources out in a staging folder (index.md,
-notebooks/*.ipynb, docs/instructors.md) with the same relative paths as the repository,
-so a page's path is its notebook's path in the repository.
+notebooks/*.ipynb, docs/instructors.md, and the Chinese section zh/index.md and
+notebooks/zh/*.ipynb) with the same relative paths as the repository, so a page's path is
+its notebook's path in the repository.
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ html_show_sourcelink = False
 html_copy_source = False        # executed notebooks are large; the repository has the sources
 
 
+# The Chinese pages (notebooks/zh/) open the Chinese learner's edition (learner/zh/), in Chinese words.
+CHINESE_PAGES, CHINESE_LEARNER = "notebooks/zh/", "learner/zh/"
+
+
+def launch_target(path: str) -> tuple[str, str]:
+    """(the notebook a page's launch links open, the words before them) for a page's source path."""
+    if path.startswith(CHINESE_PAGES):
+        return CHINESE_LEARNER + path[len(CHINESE_PAGES):], "运行这个笔记本（中文学生版）："
+    return path, "Run this notebook: "
+
+
 def _launch_links(app, pagename: str, templatename: str, context: dict, doctree) -> None:
     """Put Binder and Colab links at the top of every notebook page."""
     if doctree is None or "body" not in context:
@@ -46,9 +58,10 @@ def _launch_links(app, pagename: str, templatename: str, context: dict, doctree)
     path = str(source).replace("\\", "/")
     if not path.endswith(".ipynb"):
         return
-    links = (f'<p class="grokkit-launch">Run this notebook: '
-             f'<a class="grokkit-launch-binder" href="{html.escape(binder_url(path))}">Binder</a> · '
-             f'<a class="grokkit-launch-colab" href="{html.escape(colab_url(path))}">Colab</a></p>\n')
+    target, words = launch_target(path)
+    links = (f'<p class="grokkit-launch">{words}'
+             f'<a class="grokkit-launch-binder" href="{html.escape(binder_url(target))}">Binder</a> · '
+             f'<a class="grokkit-launch-colab" href="{html.escape(colab_url(target))}">Colab</a></p>\n')
     context["body"] = links + context["body"]
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from grokkit.course.i18n import _, ngettext
+from grokkit.course.i18n import N_, _, ngettext
 
 __all__ = [
     "CheckFailed",
@@ -99,13 +99,13 @@ def _to_numpy(value: Any) -> np.ndarray:
 def _dtype_family(dtype: np.dtype) -> str:
     """Group dtypes the way a learner thinks of them: bool, integer, float, complex."""
     if dtype.kind == "b":
-        return "bool"
+        return N_("bool")
     if dtype.kind in "iu":
-        return "integer"
+        return N_("integer")
     if dtype.kind == "f":
-        return "float"
+        return N_("float")
     if dtype.kind == "c":
-        return "complex"
+        return N_("complex")
     return str(dtype)
 
 
@@ -184,7 +184,7 @@ def _array_problem(
         return None
     if _dtype_family(exp_np.dtype) in ("float", "complex"):
         ok = np.isclose(got_np, exp_np, atol=atol, rtol=rtol, equal_nan=True)
-        tol = f"; {_tolerance_text(atol, rtol)}"
+        tol = _("; {tolerance}").format(tolerance=_tolerance_text(atol, rtol))
     else:
         ok = got_np == exp_np
         tol = ""
@@ -269,7 +269,7 @@ def _scalar_problem(got: Any, expected: Any, *, atol: float, rtol: float) -> str
         return None
     return _("wrong value: expected {expected}, got {got}").format(
         expected=_format_number(expected), got=_format_number(got)
-    ) + f" ({_tolerance_text(atol, rtol)})"
+    ) + _(" ({detail})").format(detail=_tolerance_text(atol, rtol))
 
 
 def check_scalar(
@@ -416,7 +416,7 @@ def check_function(
     ``(args, kwargs)``, or a single argument. Arguments are deep-copied for each call, so
     a function that changes its inputs cannot change the reference's.
     """
-    label = name or getattr(fn, "__name__", "your function")
+    label = name or getattr(fn, "__name__", _("your function"))
     if not callable(fn):
         raise CheckFailed(
             f"{label}: " + _("wrong type: expected a function, got {got}").format(got=_type_name(fn))
@@ -516,7 +516,7 @@ def differing_config_fields(run: Any, want: Any) -> list[str]:
     if got == want:
         return []
     if got is None:
-        return ["(not a run)"]
+        return [_("(not a run)")]
     names = [f.name for f in dataclasses.fields(want) if getattr(got, f.name, None) != getattr(want, f.name)]
     # Equal field values in unequal configs: a different config class.
-    return names or [f"(a {_type_name(got)}, not a {_type_name(want)})"]
+    return names or [_("(a {got}, not a {want})").format(got=_type_name(got), want=_type_name(want))]

@@ -22,7 +22,12 @@ used (:func:`compile_po`, the format of GNU ``msgfmt``) and hands them to
 :class:`gettext.GNUTranslations`. Lookups, plural forms and fallbacks are gettext's own.
 
 Messages are marked ``_("wrong shape: expected {expected}, got {got}")`` and filled with
-``str.format`` after translation, so a translation may reorder the fields.
+``str.format`` after translation, so a translation may reorder the fields. A message
+defined once and shown later (a table of mistakes, say) is marked where it is written with
+:func:`N_`, which returns it unchanged, and translated with ``_()`` where it is shown, so
+that the language in force then is the one used. Every message a learner reads in
+``core.py`` and the ``nbNN.py`` check modules is marked and has a Chinese translation with
+the same fields, numbers and code names: ``tests/test_i18n.py`` fails otherwise.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "ENV_VAR", "language", "set_language", "_", "ngettext", "compile_po", "parse_po"]
+__all__ = ["LANGUAGES", "ENV_VAR", "language", "set_language", "_", "N_", "ngettext", "compile_po", "parse_po"]
 
 ENV_VAR = "GROKKIT_LANG"
 LANGUAGES = ("en", "zh")
@@ -172,3 +177,8 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """Translate a message that depends on a count ``n`` into the current language."""
     return _translations(language()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark a message for the catalog where it is defined; it is translated by ``_()`` where it is shown."""
+    return message

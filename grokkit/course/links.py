@@ -6,7 +6,8 @@ which (re)writes, idempotently:
 - README.md: the badge line under the title (Binder and Colab, opening notebook 00);
 - every notebook's first markdown cell: a badge line under the title (Colab and Binder for that
   notebook, and absolute Colab links to the previous and next notebooks, since relative links
-  between notebooks do not work on Colab);
+  between notebooks do not work on Colab); the Chinese edition's builder (``zh build``) writes the
+  same line for notebooks/zh and learner/zh, opening learner/zh/ in Chinese words;
 - every notebook's first code cell (id ``install-grokkit``): installs grokkit from the
   repository where it is missing (Colab, a fresh kernel), keeping the installed torch;
 - pyproject.toml's Homepage.
@@ -69,24 +70,37 @@ def readme_badges(first: str = README_FIRST["README.md"]) -> str:
     return f"[![Binder]({BINDER_BADGE})]({binder_url(first)}) [![Open In Colab]({COLAB_BADGE})]({colab_url(first)})"
 
 
-def notebook_badges(path: str, previous: str | None, following: str | None) -> str:
-    """A notebook's badge line: Colab and Binder for `path`, then Colab links to its neighbours."""
+# What leads the Colab links to a notebook's neighbours, in each language of the course.
+NEIGHBOURS_LEAD = {"en": " · on Colab: ", "zh": " · 在 Colab 中打开："}
+
+
+def notebook_badges(path: str, previous: str | None, following: str | None, lang: str = "en") -> str:
+    """A notebook's badge line: Colab and Binder for `path`, then Colab links to its neighbours (words in `lang`)."""
     line = f"[![Open In Colab]({COLAB_BADGE})]({colab_url(path)}) [![Binder]({BINDER_BADGE})]({binder_url(path)})"
     steps = []
     if previous:
         steps.append(f"[← {Path(previous).name.split('_')[0]}]({colab_url(previous)})")
     if following:
         steps.append(f"[{Path(following).name.split('_')[0]} →]({colab_url(following)})")
-    return line + (" · on Colab: " + " · ".join(steps) if steps else "")
+    return line + (NEIGHBOURS_LEAD[lang] + " · ".join(steps) if steps else "")
 
 
-def _with_badge_line(text: str, badges: str, where: str) -> str:
-    """`text` with its badge line replaced by `badges`, or `badges` put after its first (title) line."""
+def chapter_badges(folder: str, chapters: list[str], name: str, lang: str = "en") -> str:
+    """The badge line of chapter `name` among `chapters` (file names, in order), opening them in `folder`."""
+    paths = [f"{folder}/{chapter}" for chapter in chapters]
+    i = chapters.index(name)
+    return notebook_badges(paths[i], paths[i - 1] if i > 0 else None, paths[i + 1] if i + 1 < len(paths) else None, lang)
+
+
+def with_badge_line(text: str, badges: str, where: str, *, insert: bool = True) -> str:
+    """`text` with its badge line replaced by `badges`, or (with `insert`) `badges` put after its first (title) line."""
     lines = text.split("\n")
     found = [i for i, line in enumerate(lines) if _BADGE_LINE.match(line)]
     if found:
         lines[found[0]] = badges
         return "\n".join(lines)
+    if not insert:
+        return text
     if not lines or not lines[0].startswith("# "):
         raise ValueError(f"{where}: the first line must be a '# ' title to put the badges under")
     return "\n".join([lines[0], "", badges] + lines[1:])
@@ -97,14 +111,14 @@ def _source_lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
-def _synced_notebook(nb: dict, path: str, previous: str | None, following: str | None) -> dict:
-    """The notebook with its badge line and install cell as this module writes them."""
+def _synced_notebook(nb: dict, path: str, badges: str) -> dict:
+    """The notebook with its badge line `badges` and install cell as this module writes them."""
     cells = nb["cells"]
     first_md = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown"), None)
     if first_md is None:
         raise ValueError(f"{path}: no markdown cell to put the badges in")
     text = "".join(cells[first_md]["source"])
-    cells[first_md]["source"] = _source_lines(_with_badge_line(text, notebook_badges(path, previous, following), path))
+    cells[first_md]["source"] = _source_lines(with_badge_line(text, badges, path))
     install = [i for i, c in enumerate(cells) if c.get("id") == INSTALL_CELL_ID]
     if install:
         cell = cells.pop(install[0])
@@ -135,7 +149,7 @@ def expected_files(root: Path) -> dict[Path, str]:
     for name, first in README_FIRST.items():
         readme = root / name
         if readme.exists() or name == "README.md":
-            result[readme] = _with_badge_line(readme.read_text(encoding="utf-8"), readme_badges(first), name)
+            result[readme] = with_badge_line(readme.read_text(encoding="utf-8"), readme_badges(first), name)
     pyproject = root / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
     if not _HOMEPAGE.search(text):
@@ -143,12 +157,11 @@ def expected_files(root: Path) -> dict[Path, str]:
     result[pyproject] = _HOMEPAGE.sub(f'Homepage = "{github_url()}"', text)
     notebooks = sorted(p for p in (root / "notebooks").glob("*.ipynb") if re.match(r"\d\d[a-z]?_", p.name))
     # The badges open the learner's edition (learner/, built from notebooks/ with these cells).
-    names = [f"learner/{p.name}" for p in notebooks]
-    for i, path in enumerate(notebooks):
+    # The Chinese edition's builder (grokkit.course.zh) writes its own, opening learner/zh/.
+    chapters = [p.name for p in notebooks]
+    for path in notebooks:
         nb = json.loads(path.read_text(encoding="utf-8"))
-        previous = names[i - 1] if i > 0 else None
-        following = names[i + 1] if i + 1 < len(names) else None
-        nb = _synced_notebook(nb, names[i], previous, following)
+        nb = _synced_notebook(nb, f"learner/{path.name}", chapter_badges("learner", chapters, path.name))
         result[path] = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     return result
 

@@ -17,6 +17,7 @@ import numpy as np
 from grokkit import fourier
 from grokkit.analysis import first_crossing
 from grokkit.course.core import CheckFailed, check_function, differing_config_fields, passed
+from grokkit.course.i18n import _
 from grokkit.tasks import modadd_split
 
 __all__ = [
@@ -101,23 +102,23 @@ def _step_problem(name: str, got: Any, expected: int | None, steps: np.ndarray) 
     if expected is None:
         if got is None:
             return None
-        return f"{name}: expected None (the curve never gets there in this run), got {got!r}"
+        return f"{name}: " + _("expected None (the curve never gets there in this run), got {got!r}").format(got=got)
     if got is None:
-        return f"{name}: expected a step, got None (the curve does get there in this run)"
+        return f"{name}: " + _("expected a step, got None (the curve does get there in this run)")
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Integral):
         if isinstance(got, numbers.Real) and float(got).is_integer():
-            return f"{name}: wrong type: expected an int, got the float {got!r} (use int(...))"
-        return f"{name}: wrong type: expected an int, got {type(got).__name__} {got!r}"
+            return f"{name}: " + _("wrong type: expected an int, got the float {got!r} (use int(...))").format(got=got)
+        return f"{name}: " + _("wrong type: expected an int, got {type} {got!r}").format(type=type(got).__name__, got=got)
     got = int(got)
     if got == expected:
         return None
     hint = ""
     if 0 <= got < len(steps) and int(steps[got]) == expected:
-        hint = " (that is the index into run.steps; return run.steps[index] instead)"
+        hint = _(" (that is the index into run.steps; return run.steps[index] instead)")
     elif got in steps:
-        hint = (" (the curve already gets there at an earlier logged step)" if got > expected
-                else f" (at step {got} the curve has not got there yet)")
-    return f"{name}: wrong value: expected {expected}, got {got}{hint}"
+        hint = (_(" (the curve already gets there at an earlier logged step)") if got > expected
+                else _(" (at step {got} the curve has not got there yet)").format(got=got))
+    return f"{name}: " + _("wrong value: expected {expected}, got {got}").format(expected=expected, got=got) + hint
 
 
 def check_crossing_steps(run, train_99: Any, test_50: Any, test_99: Any) -> None:
@@ -133,7 +134,7 @@ def check_crossing_steps(run, train_99: Any, test_50: Any, test_99: Any) -> None
         problem = _step_problem(name, got[name], expected[name], steps)
         if problem:
             raise CheckFailed(problem)
-    passed("crossing steps", ", ".join(f"{k} = {v}" for k, v in expected.items()))
+    passed(_("crossing steps"), ", ".join(f"{k} = {v}" for k, v in expected.items()))
 
 
 # --------------------------------------------------------------------------- 1.4
@@ -187,15 +188,19 @@ def _fraction_key(grok_steps: Mapping, fraction: float) -> Any:
 def _experiment_runs(runs: Any) -> list:
     """Validate the learner's runs of the data experiment; return them sorted by train fraction."""
     if not isinstance(runs, Sequence) or isinstance(runs, (str, bytes)):
-        raise CheckFailed(f"data_runs: wrong type: expected a list of runs, got {type(runs).__name__}")
+        raise CheckFailed("data_runs: " + _("wrong type: expected a list of runs, got {type}").format(
+            type=type(runs).__name__))
     if len(runs) < 3:
-        raise CheckFailed(f"data_runs: expected at least 3 runs (one per train fraction), got {len(runs)}")
+        raise CheckFailed("data_runs: " + _("expected at least 3 runs (one per train fraction), got {n}").format(
+            n=len(runs)))
     for i, r in enumerate(runs):
         if not hasattr(r, "metrics") or getattr(getattr(r, "config", None), "task", None) != "modadd":
-            raise CheckFailed(f"data_runs[{i}]: expected a modular-addition grokkit Run, got {type(r).__name__}")
+            raise CheckFailed(f"data_runs[{i}]: " + _("expected a modular-addition grokkit Run, got {type}").format(
+                type=type(r).__name__))
     fractions = [float(r.config.train_fraction) for r in runs]
     if len(set(fractions)) != len(fractions):
-        raise CheckFailed(f"data_runs: each run needs a different train_fraction, got {fractions}")
+        raise CheckFailed("data_runs: " + _("each run needs a different train_fraction, got {fractions}").format(
+            fractions=fractions))
     return sorted(runs, key=lambda r: r.config.train_fraction)
 
 
@@ -212,26 +217,28 @@ def check_data_experiment(runs: Any, grok_steps: Any, base: Any = None) -> None:
             want = replace(base, train_fraction=r.config.train_fraction)
             fields = differing_config_fields(r, want)
             if fields:
-                raise CheckFailed(
-                    f"data_runs (train_fraction {r.config.train_fraction:g}): its config differs from "
-                    f"replace(quick, train_fraction={r.config.train_fraction:g}) in {', '.join(fields)}; "
-                    "build every config from `quick`")
+                raise CheckFailed(_(
+                    "data_runs (train_fraction {f:g}): its config differs from "
+                    "replace(quick, train_fraction={f:g}) in {fields}; build every config from `quick`"
+                ).format(f=r.config.train_fraction, fields=", ".join(fields)))
     if not isinstance(grok_steps, Mapping):
-        raise CheckFailed(
-            f"grok_steps: wrong type: expected a dict {{fraction: step}}, got {type(grok_steps).__name__}")
+        raise CheckFailed("grok_steps: " + _("wrong type: expected a dict {{fraction: step}}, got {type}").format(
+            type=type(grok_steps).__name__))
     if len(grok_steps) != len(runs):
-        raise CheckFailed(f"grok_steps: expected {len(runs)} entries (one per run), got {len(grok_steps)}")
+        raise CheckFailed("grok_steps: " + _("expected {n} entries (one per run), got {got}").format(
+            n=len(runs), got=len(grok_steps)))
     found = []
     for r in runs:
         f = float(r.config.train_fraction)
         key = _fraction_key(grok_steps, f)
         if key is None:
-            raise CheckFailed(f"grok_steps: no entry for train_fraction {f:g} (keys: {sorted(grok_steps)})")
+            raise CheckFailed("grok_steps: " + _("no entry for train_fraction {f:g} (keys: {keys})").format(
+                f=f, keys=sorted(grok_steps)))
         problem = _step_problem(f"grok_steps[{f:g}]", grok_steps[key], grokking_step(r), np.asarray(r.steps))
         if problem:
             raise CheckFailed(problem)
         found.append(f"{f:g}: {grokking_step(r)}")
-    passed("data experiment", "; ".join(found))
+    passed(_("data experiment"), "; ".join(found))
 
 
 def memorizer_delay(run: Any, level: float = GROK_LEVEL) -> int | None:
@@ -257,26 +264,30 @@ def check_data_interpretation(runs: Any, answer: Any, delays: Any = None) -> Non
     runs = _experiment_runs(runs)
     if delays is not None:
         if not isinstance(delays, Mapping):
-            raise CheckFailed(f"delays: wrong type: expected a dict {{fraction: steps}}, got {type(delays).__name__}")
+            raise CheckFailed("delays: " + _("wrong type: expected a dict {{fraction: steps}}, got {type}").format(
+                type=type(delays).__name__))
         for r in runs:
             f = float(r.config.train_fraction)
             key = _fraction_key(delays, f)
             if key is None:
-                raise CheckFailed(f"delays: no entry for train_fraction {f:g} (keys: {sorted(delays)})")
+                raise CheckFailed("delays: " + _("no entry for train_fraction {f:g} (keys: {keys})").format(
+                    f=f, keys=sorted(delays)))
             want, got = memorizer_delay(r), delays[key]
             if got is None or want is None:
                 if got is not want:
-                    raise CheckFailed(f"delays[{f:g}]: expected {want}, got {got!r} (None only when test or "
-                                      "train accuracy never reaches 99%)")
+                    raise CheckFailed(f"delays[{f:g}]: " + _(
+                        "expected {want}, got {got!r} (None only when test or train accuracy never reaches 99%)"
+                    ).format(want=want, got=got))
             elif not isinstance(got, numbers.Integral) or int(got) != want:
-                raise CheckFailed(f"delays[{f:g}]: expected {want} steps (test 99% step minus train 99% step), "
-                                  f"got {got!r}")
+                raise CheckFailed(f"delays[{f:g}]: " + _(
+                    "expected {want} steps (test 99% step minus train 99% step), got {got!r}").format(want=want, got=got))
     if not isinstance(answer, (bool, np.bool_)):
-        raise CheckFailed(f"more_data_groks_sooner: wrong type: expected True or False, got {answer!r}")
+        raise CheckFailed("more_data_groks_sooner: " + _("wrong type: expected True or False, got {got!r}").format(
+            got=answer))
     truth = more_data_groks_sooner(runs)
     steps = ", ".join(f"{r.config.train_fraction:g} → {grokking_step(r)}" for r in runs)
     if bool(answer) != truth:
-        raise CheckFailed(
-            f"more_data_groks_sooner: your runs say {truth}, you said {bool(answer)} "
-            f"(step of 99% test accuracy per train fraction: {steps}; None = never)")
-    passed("interpretation", f"your runs: {steps}")
+        raise CheckFailed("more_data_groks_sooner: " + _(
+            "your runs say {truth}, you said {answer} (step of 99% test accuracy per train fraction: {steps}; "
+            "None = never)").format(truth=truth, answer=bool(answer), steps=steps))
+    passed(_("interpretation"), _("your runs: {steps}").format(steps=steps))

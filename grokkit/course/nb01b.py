@@ -18,6 +18,7 @@ import torch
 
 from grokkit.configs import PAIR_MODADD, ModAddConfig
 from grokkit.course.core import CheckFailed, passed
+from grokkit.course.i18n import N_, _
 from grokkit.models import forward, init_params
 from grokkit.run import article_loss
 from grokkit.tasks import make_split
@@ -69,8 +70,8 @@ def load_engine_weights(model: torch.nn.Module, cfg: ModAddConfig = ARTICLE) -> 
     for name, (rows, cols) in SHAPES.items():
         want = (sizes[rows], sizes[cols])
         if name not in params or tuple(params[name].shape) != want:
-            _fail(f"the module needs a parameter named {name!r} of shape {want} ({rows} x {cols}); "
-                  f"it has {_describe(params)}")
+            _fail(_("the module needs a parameter named {name!r} of shape {shape} ({rows} x {cols}); it has {has}").format(
+                name=name, shape=want, rows=rows, cols=cols, has=_describe(params)))
     with torch.no_grad():
         for name, value in init_params(cfg).items():
             params[name].copy_(value)
@@ -78,7 +79,7 @@ def load_engine_weights(model: torch.nn.Module, cfg: ModAddConfig = ARTICLE) -> 
 
 
 def _describe(params: dict[str, torch.Tensor]) -> str:
-    return ", ".join(f"{n} {tuple(p.shape)}" for n, p in params.items()) or "no parameters"
+    return ", ".join(f"{n} {tuple(p.shape)}" for n, p in params.items()) or _("no parameters")
 
 
 def reference_losses(a: torch.Tensor, b: torch.Tensor, y: torch.Tensor, steps: int, *,
@@ -90,7 +91,7 @@ def reference_losses(a: torch.Tensor, b: torch.Tensor, y: torch.Tensor, steps: i
     opt = torch.optim.AdamW(params.values(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, weight_decay=wd)
     x = torch.stack([a, b], dim=1)
     losses = []
-    for _ in range(steps):
+    for _step in range(steps):
         ce = torch.nn.functional.cross_entropy(forward(params, cfg, x), y)
         loss = ce if variant == "not_divided" else ce / cfg.p
         losses.append(float(ce.detach()) / cfg.p)
@@ -117,10 +118,10 @@ def _logit_variants(params: dict[str, torch.Tensor], cfg: ModAddConfig, a, b) ->
     E, H, O = params["embed"], params["hidden"], params["out"]
     pa, pb = E[a] @ H, E[b] @ H
     return {
-        "ReLU is applied to each number's hidden values before adding them; the article adds, "
-        "then applies the ReLU": (torch.relu(pa) + torch.relu(pb)) @ O @ E.T,
-        "there is no ReLU: apply torch.relu to the sum of the two hidden vectors": (pa + pb) @ O @ E.T,
-        "the logits are softmaxed: return the raw scores, the loss applies the softmax":
+        N_("ReLU is applied to each number's hidden values before adding them; the article adds, "
+           "then applies the ReLU"): (torch.relu(pa) + torch.relu(pb)) @ O @ E.T,
+        N_("there is no ReLU: apply torch.relu to the sum of the two hidden vectors"): (pa + pb) @ O @ E.T,
+        N_("the logits are softmaxed: return the raw scores, the loss applies the softmax"):
             torch.softmax(torch.relu(pa + pb) @ O @ E.T, -1),
     }
 
@@ -132,35 +133,37 @@ def check_model(model_class: Callable[..., torch.nn.Module], cfg: ModAddConfig =
     params = dict(model.named_parameters())
     biases = [n for n, w in params.items() if w.dim() == 1]
     if biases:
-        _fail(f"the model has a bias ({biases[0]}, shape {tuple(params[biases[0]].shape)}): the article's "
-              "layers have none; use torch.nn.Parameter matrices (or torch.nn.Linear(..., bias=False))")
+        _fail(_("the model has a bias ({name}, shape {shape}): the article's layers have none; use "
+                "torch.nn.Parameter matrices (or torch.nn.Linear(..., bias=False))").format(
+            name=biases[0], shape=tuple(params[biases[0]].shape)))
     square = [(n, tuple(w.shape)) for n, w in params.items()
               if tuple(w.shape) in ((sizes["p"], sizes["d"]), (sizes["d"], sizes["p"]))]
     if len(square) > 1:
-        _fail(f"untied unembedding: the model has {len(square)} matrices of the embedding's size "
-              f"({', '.join(f'{n} {s}' for n, s in square)}); the article ties them, turning the 500 "
-              "output values into 67 logits with embed.T, the transpose of the input embedding")
+        _fail(_("untied unembedding: the model has {n} matrices of the embedding's size ({which}); the article "
+                "ties them, turning the 500 output values into 67 logits with embed.T, the transpose of the "
+                "input embedding").format(n=len(square), which=", ".join(f"{n} {s}" for n, s in square)))
     n_params = sum(w.numel() for w in params.values())
     want = sizes["p"] * sizes["d"] + 2 * sizes["d"] * sizes["h"]
     if n_params != want:
-        _fail(f"the model has {n_params:,} parameters ({_describe(params)}); the article's has {want:,}: "
-              "embed (p x d), hidden (d x h) and out (h x d)")
+        _fail(_("the model has {n:,} parameters ({has}); the article's has {want:,}: embed (p x d), hidden (d x h) "
+                "and out (h x d)").format(n=n_params, has=_describe(params), want=want))
     load_engine_weights(model, cfg)
     pairs = torch.cartesian_prod(torch.arange(cfg.p), torch.arange(cfg.p))
     with torch.no_grad():
         got = model(pairs[:, 0], pairs[:, 1])
         want_logits = forward(init_params(cfg), cfg, pairs)
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want_logits.shape):
-            _fail(f"model(a, b) for {len(pairs)} pairs should return logits of shape "
-                  f"{tuple(want_logits.shape)}, got {getattr(got, 'shape', type(got).__name__)}")
+            _fail(_("model(a, b) for {n} pairs should return logits of shape {shape}, got {got}").format(
+                n=len(pairs), shape=tuple(want_logits.shape), got=getattr(got, "shape", type(got).__name__)))
         error = float((got - want_logits).abs().max() / want_logits.abs().max())
         if error > MATCH_RTOL:
             for mistake, logits in _logit_variants(dict(init_params(cfg)), cfg, pairs[:, 0], pairs[:, 1]).items():
                 if float((got - logits).abs().max() / logits.abs().max()) < MATCH_RTOL:
-                    _fail(mistake)
-            _fail(f"with the engine's initial weights your logits differ from the article's model by "
-                  f"{error:.2g} (relative): logits = relu(embed[a] @ hidden + embed[b] @ hidden) @ out @ embed.T")
-    passed("check_model", f"{n_params:,} parameters, logits equal to grokkit's model to {error:.1g}")
+                    _fail(_(mistake))
+            _fail(_("with the engine's initial weights your logits differ from the article's model by {error:.2g} "
+                    "(relative): logits = relu(embed[a] @ hidden + embed[b] @ hidden) @ out @ embed.T").format(error=error))
+    passed("check_model", _("{n:,} parameters, logits equal to grokkit's model to {error:.1g}").format(
+        n=n_params, error=error))
 
 
 # --------------------------------------------------------------------------- 1b.2
@@ -173,38 +176,39 @@ def check_loss(loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], cf
     y = torch.randint(0, cfg.p, (cfg.n_train,), generator=gen)
     got = loss_fn(logits, y)
     if not isinstance(got, torch.Tensor) or got.numel() != 1:
-        _fail(f"loss_fn(logits, y) should return a one-number tensor, got {type(got).__name__}"
-              " (return the tensor itself, not .item(): AdamW needs its gradient)")
+        _fail(_("loss_fn(logits, y) should return a one-number tensor, got {type} (return the tensor itself, "
+                "not .item(): AdamW needs its gradient)").format(type=type(got).__name__))
     if not got.requires_grad:
-        _fail("the loss has no gradient: compute it with torch operations on the logits, not numpy")
+        _fail(_("the loss has no gradient: compute it with torch operations on the logits, not numpy"))
     ce = float(torch.nn.functional.cross_entropy(logits.detach(), y))
     value = float(got.detach())
     for wrong, mistake in (
-        (ce, f"the loss is not divided by p = {cfg.p}: the article's loss is the mean cross-entropy "
-             "divided by the number of classes"),
-        (ce * cfg.n_train / cfg.p, "the cross-entropy is summed over the examples: take the mean, then divide by p"),
-        (ce * cfg.n_train, "the cross-entropy is summed over the examples and not divided by p"),
+        (ce, _("the loss is not divided by p = {p}: the article's loss is the mean cross-entropy "
+               "divided by the number of classes").format(p=cfg.p)),
+        (ce * cfg.n_train / cfg.p, _("the cross-entropy is summed over the examples: take the mean, then divide by p")),
+        (ce * cfg.n_train, _("the cross-entropy is summed over the examples and not divided by p")),
     ):
         if abs(value - wrong) <= 1e-9 * abs(wrong):
             _fail(mistake)
     if abs(value - ce / cfg.p) > 1e-9 * ce / cfg.p:
-        _fail(f"for these logits the loss should be {ce / cfg.p:.6g} (mean cross-entropy / {cfg.p}), got {value:.6g}")
-    passed("check_loss", "mean cross-entropy divided by p")
+        _fail(_("for these logits the loss should be {want:.6g} (mean cross-entropy / {p}), got {got:.6g}").format(
+            want=ce / cfg.p, p=cfg.p, got=value))
+    passed("check_loss", _("mean cross-entropy divided by p"))
 
 
 # --------------------------------------------------------------------------- 1b.3
 
 # The mistakes a training loop is checked for, as reference_losses variants.
 LOOP_MISTAKES = {
-    "decay_in_loss": "weight decay is folded into the loss (an L2 penalty, with AdamW's own weight decay "
-                     "off): AdamW applies weight decay to the weights directly, outside the gradient; "
-                     "keep the loss the article's and pass weight_decay=1.0 to AdamW",
-    "half_decay_in_loss": "weight decay is folded into the loss (a penalty (wd / 2) * sum of squares, or "
-                          "torch.optim.Adam(weight_decay=...), which adds wd * w to the gradient): AdamW "
-                          "decays the weights directly, outside the gradient; use torch.optim.AdamW with "
-                          "weight_decay=1.0 and the article's loss",
-    "not_divided": "the loop minimizes the cross-entropy not divided by p (the losses it reports are "
-                   "divided, but the gradients are p times the article's)",
+    "decay_in_loss": N_("weight decay is folded into the loss (an L2 penalty, with AdamW's own weight decay "
+                        "off): AdamW applies weight decay to the weights directly, outside the gradient; "
+                        "keep the loss the article's and pass weight_decay=1.0 to AdamW"),
+    "half_decay_in_loss": N_("weight decay is folded into the loss (a penalty (wd / 2) * sum of squares, or "
+                             "torch.optim.Adam(weight_decay=...), which adds wd * w to the gradient): AdamW "
+                             "decays the weights directly, outside the gradient; use torch.optim.AdamW with "
+                             "weight_decay=1.0 and the article's loss"),
+    "not_divided": N_("the loop minimizes the cross-entropy not divided by p (the losses it reports are "
+                      "divided, but the gradients are p times the article's)"),
 }
 
 
@@ -222,33 +226,34 @@ def check_training(train_fn: Callable[..., Any], model_class: Callable[..., torc
     got = np.asarray([float(v) for v in train_fn(model, a, b, y, steps)], dtype=np.float64)
     want = engine_losses(steps, cfg)
     if got.shape != want.shape:
-        _fail(f"train_fn(model, a, b, y, {steps}) should return {steps} losses (one before each update), "
-              f"got {got.shape[0]}")
+        _fail(_("train_fn(model, a, b, y, {steps}) should return {steps} losses (one before each update), "
+                "got {got}").format(steps=steps, got=got.shape[0]))
     gap = _first_gap(got, want)
     if gap is None:
-        passed("check_training", f"{steps} losses equal to grokkit's engine to "
-                                 f"{np.max(np.abs(got - want) / want):.1g} (relative)")
+        passed("check_training", _("{steps} losses equal to grokkit's engine to {error:.1g} (relative)").format(
+            steps=steps, error=np.max(np.abs(got - want) / want)))
         return
     if abs(got[0] - want[0] * cfg.p) <= 1e-9 * want[0] * cfg.p:
-        _fail(f"the losses are not divided by p = {cfg.p}: report (and minimize) the article's loss, "
-              "cross-entropy / p")
+        _fail(_("the losses are not divided by p = {p}: report (and minimize) the article's loss, "
+                "cross-entropy / p").format(p=cfg.p))
     if gap == 0 and got[0] > want[0]:
         squares = sum(float((w.double() ** 2).sum()) for w in init_params(cfg).values())
         factor = (got[0] - want[0]) / (cfg.weight_decay * squares)
         if any(abs(factor - f) < 1e-6 for f in (0.5, 1.0)):
-            _fail("weight decay is folded into the loss (your first loss includes "
-                  f"{factor:g} * weight_decay * sum of squared weights): AdamW applies weight decay to "
-                  "the weights directly; return the article's loss and pass weight_decay=1.0 to AdamW")
+            _fail(_("weight decay is folded into the loss (your first loss includes {factor:g} * weight_decay * "
+                    "sum of squared weights): AdamW applies weight decay to the weights directly; return the "
+                    "article's loss and pass weight_decay=1.0 to AdamW").format(factor=factor))
     if gap == 0:
-        _fail(f"the first loss is {got[0]:.8g}, the engine's {want[0]:.8g}: start from the given model "
-              "(its weights are the engine's) and record the loss before the first update")
+        _fail(_("the first loss is {got:.8g}, the engine's {want:.8g}: start from the given model (its weights "
+                "are the engine's) and record the loss before the first update").format(got=got[0], want=want[0]))
     for variant, mistake in LOOP_MISTAKES.items():
         other = reference_losses(a, b, y, steps, cfg=cfg, variant=variant)
         if _first_gap(got, other) is None:
-            _fail(mistake)
-    _fail(f"the losses leave grokkit's engine at step {gap}: yours {got[gap]:.10g}, the engine's "
-          f"{want[gap]:.10g}; check AdamW's settings (lr {cfg.lr}, betas ({cfg.beta1}, {cfg.beta2}), "
-          f"weight_decay {cfg.weight_decay}) and that every step uses all {len(y)} training pairs")
+            _fail(_(mistake))
+    _fail(_("the losses leave grokkit's engine at step {gap}: yours {got:.10g}, the engine's {want:.10g}; check "
+            "AdamW's settings (lr {lr}, betas ({beta1}, {beta2}), weight_decay {wd}) and that every step uses all "
+            "{n} training pairs").format(gap=gap, got=got[gap], want=want[gap], lr=cfg.lr, beta1=cfg.beta1,
+                                          beta2=cfg.beta2, wd=cfg.weight_decay, n=len(y)))
 
 
 # --------------------------------------------------------------------------- 1b.4, 1b.5
@@ -258,17 +263,19 @@ def check_collapsed_logits(fn: Callable[..., torch.Tensor], model_class: Callabl
                            cfg: ModAddConfig = ARTICLE) -> None:
     """Exercise 1b.4: ``fn(model, a, b)`` computes the logits from W_in and W_out only, equal to model(a, b)."""
     model = load_engine_weights(model_class(cfg.p, cfg.embed_size, cfg.hidden_size).double(), cfg)
-    a, b, _ = training_tensors(cfg)
+    a, b, _labels = training_tensors(cfg)
     with torch.no_grad():
         got = fn(model, a, b)
         want = model(a, b)
     if tuple(got.shape) != tuple(want.shape):
-        _fail(f"collapsed logits should have shape {tuple(want.shape)}, got {tuple(got.shape)}")
+        _fail(_("collapsed logits should have shape {want}, got {got}").format(
+            want=tuple(want.shape), got=tuple(got.shape)))
     error = float((got - want).abs().max() / want.abs().max())
     if error > 1e-10:
-        _fail(f"the collapsed logits differ from the module's by {error:.2g} (relative): "
-              "W_in = embed @ hidden, W_out = out @ embed.T, logits = relu(W_in[a] + W_in[b]) @ W_out")
-    passed("check_collapsed_logits", f"equal to the module's logits to {error:.1g}")
+        _fail(_("the collapsed logits differ from the module's by {error:.2g} (relative): "
+                "W_in = embed @ hidden, W_out = out @ embed.T, logits = relu(W_in[a] + W_in[b]) @ W_out").format(
+            error=error))
+    passed("check_collapsed_logits", _("equal to the module's logits to {error:.1g}").format(error=error))
 
 
 def check_engine_gradients(fn: Callable[..., dict[str, torch.Tensor]], model_class: Callable[..., torch.nn.Module],
@@ -282,24 +289,28 @@ def check_engine_gradients(fn: Callable[..., dict[str, torch.Tensor]], model_cla
             got = fn(model, a, b, y)
     except RuntimeError as err:
         if "grad" in str(err):
-            _fail("the gradients must be computed by hand, as the engine does, without autograd "
-                  f"(.backward() failed with autograd switched off: {str(err).splitlines()[0]})")
+            _fail(_("the gradients must be computed by hand, as the engine does, without autograd "
+                    "(.backward() failed with autograd switched off: {error})").format(error=str(err).splitlines()[0]))
         raise
     model.zero_grad()
     loss_fn(model(a, b), y).backward()
     if not isinstance(got, dict):
-        _fail(f"the result should be a dict with keys 'embed', 'hidden', 'out', got {type(got).__name__}")
+        _fail(_("the result should be a dict with keys 'embed', 'hidden', 'out', got {type}").format(
+            type=type(got).__name__))
     for name in SHAPES:
         if name not in got:
-            _fail(f"the result should be a dict with keys 'embed', 'hidden', 'out'; {name!r} is missing")
+            _fail(_("the result should be a dict with keys 'embed', 'hidden', 'out'; {name!r} is missing").format(
+                name=name))
         want = dict(model.named_parameters())[name].grad
         g = torch.as_tensor(got[name]).detach()
         if tuple(g.shape) != tuple(want.shape):
-            _fail(f"the gradient of {name} should have shape {tuple(want.shape)}, got {tuple(g.shape)}")
+            _fail(_("the gradient of {name} should have shape {want}, got {got}").format(
+                name=name, want=tuple(want.shape), got=tuple(g.shape)))
         error = float((g - want).abs().max() / want.abs().max())
         if error > 1e-9:
-            hint = (" (embed gets two terms: one through W_in, one through W_out)" if name == "embed" else
-                    " (a pair's neurons feed the gradient of both W_in[a] and W_in[b]; index_add_ adds repeats)"
+            hint = (_(" (embed gets two terms: one through W_in, one through W_out)") if name == "embed" else
+                    _(" (a pair's neurons feed the gradient of both W_in[a] and W_in[b]; index_add_ adds repeats)")
                     if name == "hidden" else "")
-            _fail(f"the gradient of {name} differs from autograd's by {error:.2g} (relative){hint}")
-    passed("check_engine_gradients", "the gradients by hand through W_in and W_out equal autograd's")
+            _fail(_("the gradient of {name} differs from autograd's by {error:.2g} (relative)").format(
+                name=name, error=error) + hint)
+    passed("check_engine_gradients", _("the gradients by hand through W_in and W_out equal autograd's"))

@@ -15,6 +15,7 @@ import numpy as np
 
 from grokkit.analysis import first_crossing
 from grokkit.course.core import CheckFailed, check_claim, check_function, passed
+from grokkit.course.i18n import N_, _
 from grokkit.run import article_loss
 
 __all__ = [
@@ -33,10 +34,10 @@ __all__ = [
 
 # The words exercise 2.5 describes a run with, and what each means (see describe_run).
 OUTCOMES = {
-    "fails": "never fits the training set: final train accuracy below 90%",
-    "memorizes": "fits the training set (train accuracy >= 99%) but final test accuracy stays below 90%",
-    "generalizes": "test accuracy reaches 99% less than twice as late as train accuracy: they rise together",
-    "groks": "test accuracy reaches 99% at least twice as late as train accuracy does",
+    "fails": N_("never fits the training set: final train accuracy below 90%"),
+    "memorizes": N_("fits the training set (train accuracy >= 99%) but final test accuracy stays below 90%"),
+    "generalizes": N_("test accuracy reaches 99% less than twice as late as train accuracy: they rise together"),
+    "groks": N_("test accuracy reaches 99% at least twice as late as train accuracy does"),
 }
 PRUNED_FRACTION = 0.05
 
@@ -50,41 +51,43 @@ def _data_problem(fn: Callable[..., Any], n: int, n_bits: int, k: int, seed: int
     try:
         out = fn(n, n_bits, k, seed)
     except NotImplementedError:
-        return "make_parity_data: not implemented yet: replace `raise NotImplementedError()` with your code"
+        return "make_parity_data: " + _("not implemented yet: replace `raise NotImplementedError()` with your code")
     except Exception as err:  # the learner's bug, reported precisely
-        return f"{call} raised {type(err).__name__}: {err}"
+        return _("{call} raised {error}").format(call=call, error=f"{type(err).__name__}: {err}")
     if not isinstance(out, tuple) or len(out) != 2:
-        return f"{call}: expected a tuple (x, y), got {type(out).__name__}"
+        return f"{call}: " + _("expected a tuple (x, y), got {type}").format(type=type(out).__name__)
     x, y = out
     for name, a in (("x", x), ("y", y)):
         if not isinstance(a, np.ndarray):
-            return f"{call}: {name}: wrong type: expected a numpy.ndarray, got {type(a).__name__}"
+            return f"{call}: {name}: " + _("wrong type: expected a numpy.ndarray, got {got}").format(got=type(a).__name__)
     if x.shape != (n, n_bits + 1):
-        return f"{call}: x: wrong shape: expected ({n}, {n_bits + 1}) (the bits and a bias column), got {x.shape}"
+        return f"{call}: x: " + _("wrong shape: expected {expected} (the bits and a bias column), got {got}").format(
+            expected=(n, n_bits + 1), got=x.shape)
     if y.shape != (n,):
-        return f"{call}: y: wrong shape: expected ({n},), got {y.shape}"
+        return f"{call}: y: " + _("wrong shape: expected {expected}, got {got}").format(expected=(n,), got=y.shape)
     if not np.all((x == 0) | (x == 1)):
-        return f"{call}: x: every entry must be 0 or 1, found {np.unique(x)[:5]}..."
+        return f"{call}: x: " + _("every entry must be 0 or 1, found {values}...").format(values=np.unique(x)[:5])
     if not np.all(x[:, -1] == 1):
-        return f"{call}: x: the last column is the bias input and must be all 1s"
+        return f"{call}: x: " + _("the last column is the bias input and must be all 1s")
     if y.dtype.kind not in "iu":
-        return f"{call}: y: wrong dtype: expected integer labels 0/1, got {y.dtype}"
+        return f"{call}: y: " + _("wrong dtype: expected integer labels 0/1, got {got}").format(got=y.dtype)
     parity = (x[:, :k].sum(axis=1) % 2).astype(np.int64)
     wrong = np.nonzero(y != parity)[0]
     if wrong.size:
         i = int(wrong[0])
-        return (f"{call}: y[{i}] = {y[i]} but the first {k} bits {x[i, :k].astype(int).tolist()} "
-                f"hold {int(x[i, :k].sum())} ones, so the label is {parity[i]} ({wrong.size} labels wrong)")
+        return f"{call}: y[{i}] = {y[i]}" + _(
+            " but the first {k} bits {bits} hold {ones} ones, so the label is {label} ({wrong} labels wrong)"
+        ).format(k=k, bits=x[i, :k].astype(int).tolist(), ones=int(x[i, :k].sum()), label=parity[i], wrong=wrong.size)
     bits = x[:, :n_bits]
     if n >= 500:
         means = bits.mean(axis=0)
         bad = np.nonzero((means < 0.4) | (means > 0.6))[0]
         if bad.size:
             j = int(bad[0])
-            return (f"{call}: bit {j} is 1 in {means[j]:.0%} of the rows; random bits are 1 about half "
-                    "the time")
+            return f"{call}: " + _("bit {j} is 1 in {share:.0%} of the rows; random bits are 1 about half the time").format(
+                j=j, share=means[j])
         if n_bits >= 20 and len(np.unique(bits, axis=0)) < 0.99 * n:  # repeats are then very unlikely
-            return f"{call}: many rows are identical; draw every bit at random"
+            return f"{call}: " + _("many rows are identical; draw every bit at random")
     return None
 
 
@@ -97,12 +100,12 @@ def check_parity_data(fn: Callable[..., Any]) -> None:
             raise CheckFailed(problem)
     a, b = fn(600, 30, 3, 7), fn(600, 30, 3, 7)
     if not (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])):
-        raise CheckFailed("make_parity_data: two calls with the same seed gave different data; "
-                          "draw from np.random.RandomState(seed) or np.random.default_rng(seed)")
+        raise CheckFailed("make_parity_data: " + _("two calls with the same seed gave different data; draw from "
+                                                   "np.random.RandomState(seed) or np.random.default_rng(seed)"))
     c = fn(600, 30, 3, 8)
     if np.array_equal(a[0], c[0]):
-        raise CheckFailed("make_parity_data: seeds 7 and 8 gave the same data; use the seed")
-    passed("make_parity_data", f"{len(cases)} cases, seeded")
+        raise CheckFailed("make_parity_data: " + _("seeds 7 and 8 gave the same data; use the seed"))
+    passed("make_parity_data", _("{n} cases, seeded").format(n=len(cases)))
 
 
 # --------------------------------------------------------------------------- 2.2, 2.3 distractors
@@ -142,27 +145,29 @@ def check_pruned_step(run, pruned_step: Any) -> None:
     steps = np.asarray(run.snapshot_steps)
     if expected is None:
         if pruned_step is None:
-            passed("pruned_step", "the distractor weights are never pruned in this run")
+            passed("pruned_step", _("the distractor weights are never pruned in this run"))
             return
-        raise CheckFailed(f"pruned_step: expected None (in this run the distractor mass never falls below "
-                          f"{PRUNED_FRACTION:.0%} of its peak), got {pruned_step!r}")
+        raise CheckFailed("pruned_step: " + _("expected None (in this run the distractor mass never falls below "
+                                              "{fraction:.0%} of its peak), got {got!r}").format(
+            fraction=PRUNED_FRACTION, got=pruned_step))
     if pruned_step is None:
-        raise CheckFailed(f"pruned_step: expected a step, got None (the mass does fall below "
-                          f"{PRUNED_FRACTION:.0%} of its peak)")
+        raise CheckFailed("pruned_step: " + _("expected a step, got None (the mass does fall below {fraction:.0%} "
+                                              "of its peak)").format(fraction=PRUNED_FRACTION))
     if isinstance(pruned_step, (bool, np.bool_)) or not isinstance(pruned_step, numbers.Integral):
-        raise CheckFailed(f"pruned_step: wrong type: expected an int, got {type(pruned_step).__name__} "
-                          f"{pruned_step!r} (use int(...))")
+        raise CheckFailed("pruned_step: " + _("wrong type: expected an int, got {type} {got!r} (use int(...))").format(
+            type=type(pruned_step).__name__, got=pruned_step))
     got = int(pruned_step)
     if got != expected:
         hint = ""
         if 0 <= got < len(steps) and int(steps[got]) == expected:
-            hint = " (that is an index into run.snapshot_steps; return the step there)"
+            hint = _(" (that is an index into run.snapshot_steps; return the step there)")
         elif got < expected:
-            hint = " (too early: at that step the mass is still above 5% of its peak)"
+            hint = _(" (too early: at that step the mass is still above 5% of its peak)")
         else:
-            hint = " (too late: the mass is already below 5% of its peak at an earlier snapshot)"
-        raise CheckFailed(f"pruned_step: wrong value: expected {expected}, got {got}{hint}")
-    passed("pruned_step", f"step {expected}")
+            hint = _(" (too late: the mass is already below 5% of its peak at an earlier snapshot)")
+        raise CheckFailed("pruned_step: " + _("wrong value: expected {expected}, got {got}").format(
+            expected=expected, got=got) + hint)
+    passed("pruned_step", _("step {step}").format(step=expected))
 
 
 # --------------------------------------------------------------------------- 2.4 the trade
@@ -217,57 +222,69 @@ def check_weight_decay_experiment(runs: Any, outcomes: Any) -> None:
     compares it with what the run measurably did (:func:`describe_run`).
     """
     if not isinstance(runs, Sequence) or isinstance(runs, (str, bytes)):
-        raise CheckFailed(f"wd_runs: wrong type: expected a list of runs, got {type(runs).__name__}")
+        raise CheckFailed("wd_runs: " + _("wrong type: expected a list of runs, got {type}").format(
+            type=type(runs).__name__))
     for i, r in enumerate(runs):
         if not hasattr(r, "metrics") or getattr(getattr(r, "config", None), "task", None) != "parity":
-            raise CheckFailed(f"wd_runs[{i}]: expected a sparse-parity grokkit Run, got {type(r).__name__}")
+            raise CheckFailed(f"wd_runs[{i}]: " + _("expected a sparse-parity grokkit Run, got {type}").format(
+                type=type(r).__name__))
     wds = [float(r.config.weight_decay) for r in runs]
     if len(set(wds)) != len(wds):
-        raise CheckFailed(f"wd_runs: each run needs a different weight_decay, got {wds}")
+        raise CheckFailed("wd_runs: " + _("each run needs a different weight_decay, got {wds}").format(wds=wds))
     if 0.0 not in wds:
-        raise CheckFailed(f"wd_runs: one run must have no weight decay (weight_decay=0.0); got {wds}")
+        raise CheckFailed("wd_runs: " + _("one run must have no weight decay (weight_decay=0.0); got {wds}").format(
+            wds=wds))
     if max(wds) < 1e-4:
-        raise CheckFailed(f"wd_runs: one run must have far too much weight decay (at least 1e-4, "
-                          f"100 times the default); the largest is {max(wds):g}")
+        raise CheckFailed("wd_runs: " + _("one run must have far too much weight decay (at least 1e-4, 100 times "
+                                          "the default); the largest is {largest:g}").format(largest=max(wds)))
     if not isinstance(outcomes, Mapping):
-        raise CheckFailed(f"outcomes: wrong type: expected a dict {{weight_decay: word}}, got {type(outcomes).__name__}")
+        raise CheckFailed("outcomes: " + _("wrong type: expected a dict {{weight_decay: word}}, got {type}").format(
+            type=type(outcomes).__name__))
     if len(outcomes) != len(runs):
-        raise CheckFailed(f"outcomes: expected {len(runs)} entries (one per run), got {len(outcomes)}")
+        raise CheckFailed("outcomes: " + _("expected {n} entries (one per run), got {got}").format(
+            n=len(runs), got=len(outcomes)))
     said = []
     for r in sorted(runs, key=lambda r: r.config.weight_decay):
         wd = float(r.config.weight_decay)
         key = _key_for(outcomes, wd)
         if key is None:
-            raise CheckFailed(f"outcomes: no entry for weight_decay {wd:g} (keys: {sorted(outcomes)})")
+            raise CheckFailed("outcomes: " + _("no entry for weight_decay {wd:g} (keys: {keys})").format(
+                wd=wd, keys=sorted(outcomes)))
         word = outcomes[key]
         if word not in OUTCOMES:
-            raise CheckFailed(f"outcomes[{wd:g}]: {word!r} is not one of {sorted(OUTCOMES)}")
+            raise CheckFailed(f"outcomes[{wd:g}]: " + _("{word!r} is not one of {words}").format(
+                word=word, words=sorted(OUTCOMES)))
         truth = describe_run(r)
         if word != truth:
             m = r.metrics
-            raise CheckFailed(
-                f"outcomes[{wd:g}]: you said {word!r}, but the run {truth} ({OUTCOMES[truth]}): final train "
-                f"accuracy {float(m['train_acc'][-1]):.1%}, final test accuracy {float(m['test_acc'][-1]):.1%}, "
-                f"train reaches 99% at step {first_crossing(r.steps, m['train_acc'], 0.99)}, "
-                f"test at step {first_crossing(r.steps, m['test_acc'], 0.99)}")
+            raise CheckFailed(f"outcomes[{wd:g}]: " + _(
+                "you said {word!r}, but the run {truth} ({meaning}): final train accuracy {train:.1%}, final test "
+                "accuracy {test:.1%}, train reaches 99% at step {train_step}, test at step {test_step}"
+            ).format(word=word, truth=truth, meaning=_(OUTCOMES[truth]), train=float(m["train_acc"][-1]),
+                     test=float(m["test_acc"][-1]), train_step=first_crossing(r.steps, m["train_acc"], 0.99),
+                     test_step=first_crossing(r.steps, m["test_acc"], 0.99)))
         said.append(f"{wd:g}: {word}")
-    passed("weight-decay experiment", "; ".join(said))
+    passed(_("weight-decay experiment"), "; ".join(said))
 
 
 def check_weight_decay_extremes(no_wd: Any, default: Any, too_much: Any, k: int) -> None:
     """The section's claims about no weight decay and far too much, against the grokking model (one ✅ per claim)."""
     mass = reference_distractor_mass(no_wd.W_in, k)
-    check_claim("without weight decay the model memorizes and never generalizes",
+    check_claim(_("without weight decay the model memorizes and never generalizes"),
                 no_wd.final["train_acc"] == 1.0 and no_wd.final["test_acc"] < 0.9,
-                f"final train {no_wd.final['train_acc']:.0%}, test {no_wd.final['test_acc']:.1%}")
-    check_claim("without weight decay the distractor weights are never pruned: more than half of their peak remains",
-                mass[-1] > 0.5 * mass.max(), f"{mass[-1] / mass.max():.0%} of the peak at the end")
-    check_claim("without weight decay the weights keep growing, to many times those of the grokking model",
+                _("final train {train:.0%}, test {test:.1%}").format(
+                    train=no_wd.final["train_acc"], test=no_wd.final["test_acc"]))
+    check_claim(_("without weight decay the distractor weights are never pruned: more than half of their peak remains"),
+                mass[-1] > 0.5 * mass.max(), _("{share:.0%} of the peak at the end").format(share=mass[-1] / mass.max()))
+    check_claim(_("without weight decay the weights keep growing, to many times those of the grokking model"),
                 no_wd.final["l1_norm"] > 10 * default.final["l1_norm"],
-                f"Σ|w| = {no_wd.final['l1_norm']:.0f} vs {default.final['l1_norm']:.0f}")
+                _("Σ|w| = {no_wd:.0f} vs {default:.0f}").format(
+                    no_wd=no_wd.final["l1_norm"], default=default.final["l1_norm"]))
     per_digit = np.abs(no_wd.W_in[-1][:-1]).mean(axis=1)
-    check_claim("without weight decay the first three digits still end up with more weight than a typical distractor",
+    check_claim(_("without weight decay the first three digits still end up with more weight than a typical distractor"),
                 per_digit[:k].mean() > per_digit[k:].mean(),
-                f"mean |w| {per_digit[:k].mean():.2f} on digits 0-{k - 1}, {per_digit[k:].mean():.2f} on the others")
-    check_claim("with far too much weight decay the model cannot even fit the training set",
-                too_much.final["train_acc"] < 0.9, f"final train accuracy {too_much.final['train_acc']:.0%}")
+                _("mean |w| {first:.2f} on digits 0-{last}, {others:.2f} on the others").format(
+                    first=per_digit[:k].mean(), last=k - 1, others=per_digit[k:].mean()))
+    check_claim(_("with far too much weight decay the model cannot even fit the training set"),
+                too_much.final["train_acc"] < 0.9,
+                _("final train accuracy {train:.0%}").format(train=too_much.final["train_acc"]))

@@ -17,6 +17,7 @@ import numpy as np
 
 from grokkit import analysis
 from grokkit.course.core import CheckFailed, check_function, passed
+from grokkit.course.i18n import _
 
 __all__ = [
     "reference_classify",
@@ -183,10 +184,12 @@ def check_grok_steps(fn: Callable[..., Any], steps: Any = None, test_loss: Any =
 
 def _parity_runs(runs: Any, name: str = "mini_runs") -> list:
     if not isinstance(runs, Sequence) or isinstance(runs, (str, bytes)):
-        raise CheckFailed(f"{name}: wrong type: expected a list of grokkit Runs, got {type(runs).__name__}")
+        raise CheckFailed(f"{name}: " + _("wrong type: expected a list of grokkit Runs, got {type}").format(
+            type=type(runs).__name__))
     for i, r in enumerate(runs):
         if not hasattr(r, "metrics") or getattr(getattr(r, "config", None), "task", None) != "parity":
-            raise CheckFailed(f"{name}[{i}]: expected a parity grokkit Run, got {type(r).__name__}")
+            raise CheckFailed(f"{name}[{i}]: " + _("expected a parity grokkit Run, got {type}").format(
+                type=type(r).__name__))
     return list(runs)
 
 
@@ -195,17 +198,17 @@ def check_mini_sweep(runs: Any, weight_decays: Sequence[float], n_seeds: int, ba
     runs = _parity_runs(runs)
     wds = [float(w) for w in weight_decays]
     if len(runs) != len(wds) * n_seeds:
-        raise CheckFailed(f"mini_runs: expected {len(wds)} weight decays x {n_seeds} seeds = "
-                          f"{len(wds) * n_seeds} runs, got {len(runs)}")
+        raise CheckFailed("mini_runs: " + _("expected {wds} weight decays x {seeds} seeds = {n} runs, got {got}").format(
+            wds=len(wds), seeds=n_seeds, n=len(wds) * n_seeds, got=len(runs)))
     have = sorted((float(r.config.weight_decay), int(r.config.seed)) for r in runs)
     want = sorted((w, s) for w in wds for s in range(n_seeds))
     missing = sorted(set(want) - set(have))
     if missing:
         w, s = missing[0]
-        raise CheckFailed(f"mini_runs: no run with weight_decay={w:g} and seed={s} "
-                          f"(each weight decay needs seeds 0..{n_seeds - 1} once)")
+        raise CheckFailed("mini_runs: " + _("no run with weight_decay={wd:g} and seed={seed} (each weight decay needs "
+                                            "seeds 0..{last} once)").format(wd=w, seed=s, last=n_seeds - 1))
     if len(set(have)) != len(have):
-        raise CheckFailed("mini_runs: some (weight decay, seed) pair was trained twice")
+        raise CheckFailed("mini_runs: " + _("some (weight decay, seed) pair was trained twice"))
     if base is not None:
         import dataclasses
         for i, r in enumerate(runs):
@@ -213,18 +216,22 @@ def check_mini_sweep(runs: Any, weight_decays: Sequence[float], n_seeds: int, ba
                     and getattr(r.config, f.name) != getattr(base, f.name)]
             if diff:
                 f = diff[0]
-                raise CheckFailed(f"mini_runs[{i}]: {f} is {getattr(r.config, f)!r}, but the base config has "
-                                  f"{getattr(base, f)!r}: change only weight_decay and seed")
-    passed("mini sweep", f"{len(runs)} runs: {len(wds)} weight decays x {n_seeds} seeds")
+                raise CheckFailed(f"mini_runs[{i}]: " + _("{field} is {got!r}, but the base config has {want!r}: "
+                                                          "change only weight_decay and seed").format(
+                    field=f, got=getattr(r.config, f), want=getattr(base, f)))
+    passed(_("mini sweep"), _("{n} runs: {wds} weight decays x {seeds} seeds").format(
+        n=len(runs), wds=len(wds), seeds=n_seeds))
 
 
 def _wd_answer(name: str, answer: Any, options: Sequence[float]) -> float:
     if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, numbers.Real):
-        raise CheckFailed(f"{name}: wrong type: expected one of the weight decays {list(options)}, got {answer!r}")
+        raise CheckFailed(f"{name}: " + _("wrong type: expected one of the weight decays {options}, got {got!r}").format(
+            options=list(options), got=answer))
     for w in options:
         if math.isclose(float(answer), w, rel_tol=1e-9):
             return w
-    raise CheckFailed(f"{name}: {answer!r} is not one of the weight decays {list(options)}")
+    raise CheckFailed(f"{name}: " + _("{got!r} is not one of the weight decays {options}").format(
+        got=answer, options=list(options)))
 
 
 def check_goldilocks_answer(runs: Any, answer: Any) -> None:
@@ -236,28 +243,31 @@ def check_goldilocks_answer(runs: Any, answer: Any) -> None:
     best = max(counts.values())
     table = ", ".join(f"{w:g}: {n}" for w, n in counts.items())
     if best == 0:
-        raise CheckFailed(f"best_wd: none of your runs generalized ({table}), so no weight decay can be "
-                          "named; did the sweep train long enough?")
+        raise CheckFailed("best_wd: " + _("none of your runs generalized ({table}), so no weight decay can be named; "
+                                          "did the sweep train long enough?").format(table=table))
     if counts[wd] != best:
-        raise CheckFailed(f"best_wd: at weight decay {wd:g} {counts[wd]} runs generalize, but "
-                          f"{max(counts, key=counts.get):g} has {best} (generalizing runs per weight decay: {table})")
-    passed("best weight decay", f"runs that generalize or grok, per weight decay: {table}")
+        raise CheckFailed("best_wd: " + _("at weight decay {wd:g} {n} runs generalize, but {best_wd:g} has {best} "
+                                          "(generalizing runs per weight decay: {table})").format(
+            wd=wd, n=counts[wd], best_wd=max(counts, key=counts.get), best=best, table=table))
+    passed(_("best weight decay"), _("runs that generalize or grok, per weight decay: {table}").format(table=table))
 
 
 def check_slowest_answer(median_steps: Any, answer: Any) -> None:
     """Exercise 3.5: ``answer`` is the weight decay whose generalizing runs took the most steps (from median_steps)."""
     if not isinstance(median_steps, Mapping):
-        raise CheckFailed(f"median_steps: wrong type: expected a dict {{weight decay: step}}, got "
-                          f"{type(median_steps).__name__}")
+        raise CheckFailed("median_steps: " + _("wrong type: expected a dict {{weight decay: step}}, got {type}").format(
+            type=type(median_steps).__name__))
     known = {float(w): s for w, s in median_steps.items() if s is not None}
     if not known:
-        raise CheckFailed("slowest_wd: no weight decay has a generalizing run, so there is nothing to compare")
+        raise CheckFailed("slowest_wd: " + _("no weight decay has a generalizing run, so there is nothing to compare"))
     wd = _wd_answer("slowest_wd", answer, sorted(float(w) for w in median_steps))
     if known.get(wd) is None:
-        raise CheckFailed(f"slowest_wd: no run generalized at weight decay {wd:g}, so it cannot be the slowest")
+        raise CheckFailed("slowest_wd: " + _("no run generalized at weight decay {wd:g}, so it cannot be the "
+                                             "slowest").format(wd=wd))
     slowest = max(known.values())
     text = ", ".join(f"{w:g}: {s:g}" for w, s in sorted(known.items()))
     if known[wd] != slowest:
-        raise CheckFailed(f"slowest_wd: generalizing at {wd:g} took a median {known[wd]:g} steps, but "
-                          f"{max(known, key=known.get):g} took {slowest:g} (median steps: {text})")
-    passed("slowest to generalize", f"median steps to test loss 1e-5: {text}")
+        raise CheckFailed("slowest_wd: " + _("generalizing at {wd:g} took a median {steps:g} steps, but {other:g} "
+                                             "took {slowest:g} (median steps: {text})").format(
+            wd=wd, steps=known[wd], other=max(known, key=known.get), slowest=slowest, text=text))
+    passed(_("slowest to generalize"), _("median steps to test loss 1e-5: {text}").format(text=text))

@@ -18,6 +18,7 @@ import numpy as np
 
 from grokkit.construction import construction_accuracy, construction_logits, construction_outputs, in_angles
 from grokkit.course.core import CheckFailed, check_claim, check_equal, check_function, passed
+from grokkit.course.i18n import _
 from grokkit.models import circular_embedding
 
 __all__ = [
@@ -73,10 +74,10 @@ def _five_neuron_run(run: Any, what: str) -> None:
     """Refuse runs that are not a circular-embedding model with one frequency."""
     cfg = getattr(run, "config", None)
     if cfg is None or getattr(cfg, "embedding", None) != "circular" or len(cfg.circular_freqs) != 1:
-        raise CheckFailed(f"{what}: needs a run of a model with the fixed circular embedding at one "
-                          "frequency, such as grokkit.train(grokkit.PAIR_FIVE_NEURON)")
+        raise CheckFailed(f"{what}: " + _("needs a run of a model with the fixed circular embedding at one "
+                                          "frequency, such as grokkit.train(grokkit.PAIR_FIVE_NEURON)"))
     if "hidden" not in run.snapshots:
-        raise CheckFailed(f"{what}: the run kept no raw snapshots; train it with keep_raw=True")
+        raise CheckFailed(f"{what}: " + _("the run kept no raw snapshots; train it with keep_raw=True"))
 
 
 def spacing_error(hidden: np.ndarray) -> float:
@@ -140,11 +141,11 @@ def check_circular_embedding(fn: Callable[[int], Any]) -> None:
         if got is not None and got.shape == (67, 2):
             raw = circular_embedding(67, (1,), normalize=False)
             if np.allclose(got, raw, atol=1e-9):
-                raise CheckFailed(
-                    "circular_embedding: the points are on the unit circle, but each column must "
-                    "have unit norm: divide each column by its length (sqrt(p/2))") from None
+                raise CheckFailed("circular_embedding: " + _(
+                    "the points are on the unit circle, but each column must have unit norm: divide each column "
+                    "by its length (sqrt(p/2))")) from None
             if np.allclose(got, raw[:, ::-1], atol=1e-9) or np.allclose(got, circular_embedding(67)[:, ::-1]):
-                raise CheckFailed("circular_embedding: the columns are swapped: cos first, then sin") from None
+                raise CheckFailed("circular_embedding: " + _("the columns are swapped: cos first, then sin")) from None
         raise err from None
 
 
@@ -178,9 +179,10 @@ def check_failures_are_uneven(runs: Sequence[Any], uneven_deg: float = 30.0,
         err = spacing_error(r.snapshots["hidden"][-1])
         good = float(r.metrics["test_acc"][-1]) >= solved
         ok &= (err <= even_deg) if good else (err >= uneven_deg)
-        rows.append(f"seed {r.config.seed} ({'solved' if good else 'failed'}): {err:.0f}°")
-    check_claim(f"failed seeds leave gaps more than {uneven_deg:.0f}° off, solved ones less than "
-                f"{even_deg:.0f}°", bool(ok and rows), "; ".join(rows))
+        rows.append((_("seed {seed} (solved): {err:.0f}°") if good else _("seed {seed} (failed): {err:.0f}°")).format(
+            seed=r.config.seed, err=err))
+    check_claim(_("failed seeds leave gaps more than {uneven:.0f}° off, solved ones less than {even:.0f}°").format(
+        uneven=uneven_deg, even=even_deg), bool(ok and rows), "; ".join(rows))
 
 
 def _accuracy_range(N: int, p: int, activation: str) -> tuple[float, float]:
@@ -215,19 +217,20 @@ def check_construction_accuracy(fn: Callable[[int, int, str], Any]) -> None:
         got = fn(*case)
         if isinstance(got, numbers.Real) and abs(float(got) - _symmetric_accuracy(*case)) < 1e-12 \
                 and abs(float(got) - reference_accuracy(*case)) > 1e-12:
-            raise CheckFailed(
-                f"construction_accuracy{case} = {float(got):.6f} is the accuracy over the pairs a <= b only; "
-                f"the exercise asks for all p x p = {case[1] ** 2:,} ordered pairs "
-                f"({reference_accuracy(*case):.6f})")
+            raise CheckFailed(f"construction_accuracy{case} = {float(got):.6f} " + _(
+                "is the accuracy over the pairs a <= b only; the exercise asks for all p x p = {n:,} ordered pairs "
+                "({want:.6f})").format(n=case[1] ** 2, want=reference_accuracy(*case)))
     ranges = {c: _accuracy_range(*c) for c in cases}
     exact = [c for c in cases if ranges[c][0] == ranges[c][1]]
     check_function(fn, reference_accuracy, exact, name="construction_accuracy", atol=1e-12, rtol=0)
     for case in (c for c in cases if c not in exact):
         got, (lo, hi) = fn(*case), ranges[case]
         if not isinstance(got, numbers.Real) or not lo - 1e-12 <= float(got) <= hi + 1e-12:
-            raise CheckFailed(f"construction_accuracy{case} = {got!r}: expected between {lo:.6f} and {hi:.6f} "
-                              "(the right answer ties with another there, so argmax may pick either)")
-    passed("construction_accuracy", f"{len(cases)} cases, {len(cases) - len(exact)} with exact ties")
+            raise CheckFailed(f"construction_accuracy{case} = {got!r}: " + _(
+                "expected between {lo:.6f} and {hi:.6f} (the right answer ties with another there, so argmax may "
+                "pick either)").format(lo=lo, hi=hi))
+    passed("construction_accuracy", _("{n} cases, {ties} with exact ties").format(
+        n=len(cases), ties=len(cases) - len(exact)))
 
 
 def check_construction_sweep(relu_exact: Any, square_exact: Any) -> None:
@@ -248,8 +251,9 @@ def check_first_failing_modulus(answer: Any) -> None:
     """Exercise 4.5: the smallest odd modulus at which five ReLU neurons stop being exact."""
     expected = first_failing_odd_modulus(5, "relu")
     if isinstance(answer, (int, np.integer)) and not isinstance(answer, bool) and answer % 2 == 0:
-        raise CheckFailed(f"first_failing_p: {int(answer)} is even; the question asks for an odd modulus "
-                          "(for even p the construction fails at every width, because a - b can be p/2)")
+        raise CheckFailed("first_failing_p: " + _(
+            "{p} is even; the question asks for an odd modulus (for even p the construction fails at every width, "
+            "because a - b can be p/2)").format(p=int(answer)))
     check_equal("first_failing_p", answer, expected)
 
 
@@ -262,10 +266,10 @@ def check_rise_together(run: Any, max_gap: float = TOGETHER_GAP) -> None:
     gap = np.abs(tr - te)
     worst = int(np.argmax(gap))
     check_claim(
-        "train and test accuracy rise together and both reach 100%",
+        _("train and test accuracy rise together and both reach 100%"),
         bool(gap.max() <= max_gap and tr[-1] == 1.0 and te[-1] == 1.0),
-        f"largest gap {gap.max():.1%} at step {int(run.steps[worst]):,}; final train {tr[-1]:.1%}, "
-        f"test {te[-1]:.1%}",
+        _("largest gap {gap:.1%} at step {step:,}; final train {train:.1%}, test {test:.1%}").format(
+            gap=gap.max(), step=int(run.steps[worst]), train=tr[-1], test=te[-1]),
     )
 
 
@@ -275,24 +279,24 @@ def check_equal_norms(run: Any, tolerance: float = NORM_TOLERANCE) -> None:
     hidden, out = run.snapshots["hidden"][-1], run.snapshots["out"][-1]
     parts = []
     worst = 0.0
-    for name, norms in (("in", np.linalg.norm(hidden, axis=0)), ("out", np.linalg.norm(out, axis=1))):
+    for name, norms in ((_("in"), np.linalg.norm(hidden, axis=0)), (_("out"), np.linalg.norm(out, axis=1))):
         rel = norms / norms.mean()
         worst = max(worst, float(np.abs(rel - 1).max()))
         parts.append(f"{name}: " + ", ".join(f"{r:.2f}" for r in rel))
-    check_claim(f"the neurons' norms end within {tolerance:.0%} of their mean", worst <= tolerance,
-                "norm / mean norm, " + "; ".join(parts))
+    check_claim(_("the neurons' norms end within {tolerance:.0%} of their mean").format(tolerance=tolerance),
+                worst <= tolerance, _("norm / mean norm, {parts}").format(parts="; ".join(parts)))
 
 
 def check_even_spacing(run: Any, tolerance_deg: float = SPACING_TOLERANCE_DEG) -> None:
     """Claim: the in-projections end evenly spread around the circle (gaps of 360/H degrees)."""
     _five_neuron_run(run, "check_even_spacing")
-    theta, _ = in_and_out_angles(run)
+    theta, _out_angles = in_and_out_angles(run)
     s = np.sort(theta)
     gaps = np.degrees(np.diff(np.r_[s, s[0] + 2 * np.pi]))
     ideal = 360.0 / len(theta)
-    check_claim(f"the in-projections end evenly spaced, {ideal:.0f}° apart",
+    check_claim(_("the in-projections end evenly spaced, {ideal:.0f}° apart").format(ideal=ideal),
                 bool(np.abs(gaps - ideal).max() <= tolerance_deg),
-                "gaps between neighbours " + ", ".join(f"{g:.0f}°" for g in gaps))
+                _("gaps between neighbours {gaps}").format(gaps=", ".join(f"{g:.0f}°" for g in gaps)))
 
 
 def check_doubled_rotation(run: Any, tolerance_deg: float = ROTATION_TOLERANCE_DEG) -> None:
@@ -300,9 +304,9 @@ def check_doubled_rotation(run: Any, tolerance_deg: float = ROTATION_TOLERANCE_D
     _five_neuron_run(run, "check_doubled_rotation")
     theta, phi = in_and_out_angles(run)
     off = np.degrees(angle_difference(phi, 2 * theta))
-    check_claim("every out-projection points at twice its in-projection's angle",
+    check_claim(_("every out-projection points at twice its in-projection's angle"),
                 bool(np.abs(off).max() <= tolerance_deg),
-                "out angle - 2 x in angle: " + ", ".join(f"{o:+.0f}°" for o in off))
+                _("out angle - 2 x in angle: {offsets}").format(offsets=", ".join(f"{o:+.0f}°" for o in off)))
 
 
 def check_some_seeds_fail(runs: Sequence[Any], solved: float = 1.0, failed: float = 0.5) -> None:
@@ -311,9 +315,10 @@ def check_some_seeds_fail(runs: Sequence[Any], solved: float = 1.0, failed: floa
     ok = [s for s, a in finals if a >= solved]
     bad = [s for s, a in finals if a < failed]
     check_claim(
-        "some seeds reach 100% test accuracy and others stay far below",
+        _("some seeds reach 100% test accuracy and others stay far below"),
         bool(ok and bad),
-        f"seeds at 100%: {ok or 'none'}; seeds below {failed:.0%}: {bad or 'none'}",
+        _("seeds at 100%: {ok}; seeds below {failed:.0%}: {bad}").format(
+            ok=ok or _("none"), failed=failed, bad=bad or _("none")),
     )
 
 
@@ -323,15 +328,15 @@ def check_construction_facts(p: int = 67) -> None:
     (about 1.5 degrees) stay below half the spacing of the answers."""
     relu, square = exact_widths("relu", p), exact_widths("square", p)
     check_claim(
-        "five is the fewest ReLU neurons that get every pair right, and 6 and 8 fail",
+        _("five is the fewest ReLU neurons that get every pair right, and 6 and 8 fail"),
         bool(relu and relu[0] == 5 and 6 not in relu and 8 not in relu),
-        f"exact ReLU widths among 1..10: {relu}")
+        _("exact ReLU widths among 1..10: {widths}").format(widths=relu))
     check_claim(
-        "squaring neurons are exact for N = 3 and every N >= 5, but not for N = 4",
+        _("squaring neurons are exact for N = 3 and every N >= 5, but not for N = 4"),
         square == [3] + list(range(5, 11)),
-        f"exact x² widths among 1..10: {square}")
+        _("exact x² widths among 1..10: {widths}").format(widths=square))
     err, half = max_angle_error(5, p, "relu"), 180.0 / p
     check_claim(
-        "five ReLU neurons turn the output by at most about 1.5°, less than half the spacing of the answers",
+        _("five ReLU neurons turn the output by at most about 1.5°, less than half the spacing of the answers"),
         bool(1.0 <= err <= 2.0 and err < half),
-        f"largest error {err:.2f}°; half the spacing at p = {p}: {half:.2f}°")
+        _("largest error {err:.2f}°; half the spacing at p = {p}: {half:.2f}°").format(err=err, p=p, half=half))

@@ -17,6 +17,7 @@ import numpy as np
 
 from grokkit import analysis, fourier
 from grokkit.course.core import CheckFailed, check_claim, check_function, passed
+from grokkit.course.i18n import _
 
 __all__ = [
     "fft_fourier_basis",
@@ -109,7 +110,7 @@ def purity(W_in: np.ndarray) -> np.ndarray:
 def _modadd_run(run: Any, what: str) -> None:
     cfg = getattr(run, "config", None)
     if cfg is None or getattr(cfg, "task", None) != "modadd":
-        raise CheckFailed(f"{what}: needs a modular-addition run, such as grokkit.train(grokkit.PAIR_MODADD)")
+        raise CheckFailed(f"{what}: " + _("needs a modular-addition run, such as grokkit.train(grokkit.PAIR_MODADD)"))
 
 
 # --------------------------------------------------------------------------- exercises
@@ -122,11 +123,11 @@ def _row_names(p: int) -> list[str]:
 def _basis_problem(got: Any, p: int) -> str | None:
     """What is wrong with a learner's basis for modulus p (None if nothing)."""
     if not isinstance(got, np.ndarray):
-        return f"expected a numpy.ndarray, got {type(got).__name__}"
+        return _("expected a numpy.ndarray, got {type}").format(type=type(got).__name__)
     if got.shape != (p, p):
-        return f"wrong shape: expected ({p}, {p}), got {got.shape}"
+        return _("wrong shape: expected {expected}, got {got}").format(expected=(p, p), got=got.shape)
     if not np.issubdtype(got.dtype, np.floating):
-        return f"wrong dtype: expected floats, got {got.dtype}"
+        return _("wrong dtype: expected floats, got {got}").format(got=got.dtype)
     ref = fft_fourier_basis(p)
     names = _row_names(p)
     for r in range(p):
@@ -135,15 +136,15 @@ def _basis_problem(got: Any, p: int) -> str | None:
         norm = np.linalg.norm(got[r])
         why = ""
         if np.allclose(got[r], -ref[r], atol=1e-8):
-            why = " (it has the opposite sign: use +sin, so that the coefficient of a wave at phase φ is at angle +φ)"
+            why = _(" (it has the opposite sign: use +sin, so that the coefficient of a wave at phase φ is at angle +φ)")
         elif norm > 0 and np.allclose(got[r] / norm, ref[r], atol=1e-8):
-            why = f" (the right wave, but its norm is {norm:.4g}: scale every row to unit norm)"
+            why = _(" (the right wave, but its norm is {norm:.4g}: scale every row to unit norm)").format(norm=norm)
         else:
             for r2 in range(p):
                 if r2 != r and np.allclose(got[r], ref[r2], atol=1e-8):
-                    why = f" (it holds {names[r2]}: check the order const, cos 1, sin 1, cos 2, ...)"
+                    why = _(" (it holds {name}: check the order const, cos 1, sin 1, cos 2, ...)").format(name=names[r2])
                     break
-        return f"row {r} ({names[r]}) differs from the basis built with numpy.fft.rfft{why}"
+        return _("row {r} ({name}) differs from the basis built with numpy.fft.rfft").format(r=r, name=names[r]) + why
     return None
 
 
@@ -157,16 +158,17 @@ def check_fourier_basis(fn: Callable[[int], Any]) -> None:
         try:
             got = fn(p)
         except NotImplementedError:
-            raise CheckFailed("fourier_basis: not implemented yet: replace `raise NotImplementedError()` "
-                              "with your code") from None
+            raise CheckFailed("fourier_basis: " + _("not implemented yet: replace `raise NotImplementedError()` "
+                                                    "with your code")) from None
         except Exception as err:
-            raise CheckFailed(f"fourier_basis({p}) raised {type(err).__name__}: {err}") from err
+            raise CheckFailed(_("{call} raised {error}").format(call=f"fourier_basis({p})",
+                                                                error=f"{type(err).__name__}: {err}")) from err
         problem = _basis_problem(got, p)
         if problem:
             raise CheckFailed(f"fourier_basis({p}): {problem}")
         if not np.allclose(got @ got.T, np.eye(p), atol=1e-8):
-            raise CheckFailed(f"fourier_basis({p}): the rows are not orthonormal (F @ F.T is not the identity)")
-    passed("fourier_basis", "matches numpy.fft for p = 67, 7, 13, and is orthonormal")
+            raise CheckFailed(f"fourier_basis({p}): " + _("the rows are not orthonormal (F @ F.T is not the identity)"))
+    passed("fourier_basis", _("matches numpy.fft for p = 67, 7, 13, and is orthonormal"))
 
 
 def _synthetic_W_in(p: int = 67, seed: int = 0) -> np.ndarray:
@@ -230,10 +232,11 @@ def check_few_frequencies(run: Any, min_share: float = MIN_KEY_SHARE,
     end = [key_share(fourier.dft_in(run.W_in[-1]), keys), key_share(fourier.dft_out(run.W_out[-1]), keys)]
     start = [key_share(fourier.dft_in(run.W_in[0]), keys), key_share(fourier.dft_out(run.W_out[0]), keys)]
     check_claim(
-        f"only a few of the {n_freq} frequencies carry weight at the end of training",
+        _("only a few of the {n} frequencies carry weight at the end of training").format(n=n_freq),
         bool(0 < len(keys) <= max_keys and min(end) >= min_share and max(start) <= max_start_share),
-        f"key frequencies {keys} hold {end[0]:.0%} of W_in's and {end[1]:.0%} of W_out's squared Fourier "
-        f"coefficients at the end, {start[0]:.0%} and {start[1]:.0%} at step 0",
+        _("key frequencies {keys} hold {end_in:.0%} of W_in's and {end_out:.0%} of W_out's squared Fourier "
+          "coefficients at the end, {start_in:.0%} and {start_out:.0%} at step 0").format(
+            keys=keys, end_in=end[0], end_out=end[1], start_in=start[0], start_out=start[1]),
     )
 
 
@@ -243,10 +246,10 @@ def check_single_frequency(run: Any, min_purity: float = MIN_PURITY, min_fractio
     pur = purity(run.W_in[-1])
     frac = float((pur >= min_purity).mean())
     check_claim(
-        "each neuron uses essentially one frequency",
+        _("each neuron uses essentially one frequency"),
         frac >= min_fraction,
-        f"{int((pur >= min_purity).sum())} of {len(pur)} neurons have >= {min_purity:.0%} of their power in one "
-        f"frequency; the least pure has {pur.min():.0%}",
+        _("{pure} of {n} neurons have >= {purity:.0%} of their power in one frequency; the least pure has "
+          "{least:.0%}").format(pure=int((pur >= min_purity).sum()), n=len(pur), purity=min_purity, least=pur.min()),
     )
 
 
@@ -266,10 +269,10 @@ def check_doubled_phase(run: Any, tolerance_deg: float = PHASE_TOLERANCE_DEG,
                       - 2 * _phases(fourier.dft_in(W_in), np.maximum(f, 1)) + np.pi) % (2 * np.pi) - np.pi)[used]
     good = np.abs(off) <= tolerance_deg
     check_claim(
-        "each neuron's output phase is twice its input phase, as in the five-neuron model",
+        _("each neuron's output phase is twice its input phase, as in the five-neuron model"),
         bool(used.any() and good.mean() >= min_fraction),
-        f"{int(good.sum())} of {int(used.sum())} neurons within {tolerance_deg:.0f}°; largest difference "
-        f"{np.abs(off).max():.0f}°",
+        _("{good} of {n} neurons within {tolerance:.0f}°; largest difference {largest:.0f}°").format(
+            good=int(good.sum()), n=int(used.sum()), tolerance=tolerance_deg, largest=np.abs(off).max()),
     )
 
 
@@ -296,9 +299,9 @@ def check_logits_match_ideal(run: Any, min_corr: float = MIN_IDEAL_CORRELATION,
     end = _ideal_correlation(run.W_in[-1], run.W_out[-1], keys, act)
     start = _ideal_correlation(run.W_in[0], run.W_out[0], keys, act)
     check_claim(
-        "the trained logits are (close to) a sum of cosines of a + b - c at the key frequencies",
+        _("the trained logits are (close to) a sum of cosines of a + b - c at the key frequencies"),
         bool(keys and end >= min_corr and start <= max_start_corr),
-        f"mean correlation over all pairs {end:.2f} at the end, {start:.2f} at step 0",
+        _("mean correlation over all pairs {end:.2f} at the end, {start:.2f} at step 0").format(end=end, start=start),
     )
 
 
@@ -314,14 +317,15 @@ def check_frequencies_vote(run: Any, alone_below: float = 0.5, without_above: fl
     without = {k: group_accuracy(W_in, W_out, [n for n in range(H) if n not in ns], act) for k, ns in groups.items()}
     together = group_accuracy(W_in, W_out, range(H), act)
     check_claim(
-        "each frequency group alone gets most pairs wrong, all groups together get every pair right",
+        _("each frequency group alone gets most pairs wrong, all groups together get every pair right"),
         bool(len(groups) >= 2 and max(alone.values()) < alone_below and together == 1.0),
-        "alone: " + ", ".join(f"freq {k} {v:.0%}" for k, v in alone.items()) + f"; together {together:.0%}",
+        _("alone: {groups}; together {together:.0%}").format(
+            groups=", ".join(_("freq {k} {v:.0%}").format(k=k, v=v) for k, v in alone.items()), together=together),
     )
     check_claim(
-        "without any one group, the others still get most pairs right",
+        _("without any one group, the others still get most pairs right"),
         bool(min(without.values()) >= without_above),
-        "without: " + ", ".join(f"freq {k} {v:.1%}" for k, v in without.items()),
+        _("without: {groups}").format(groups=", ".join(_("freq {k} {v:.1%}").format(k=k, v=v) for k, v in without.items())),
     )
 
 
@@ -339,28 +343,29 @@ def check_hidden_progress(run: Any, measures: dict[str, np.ndarray], margin: int
     memorized = analysis.first_crossing(run.steps, run.metrics["train_acc"], 0.99)
     test_step = analysis.first_crossing(run.steps, run.metrics["test_loss"], chance, above=False)
     if memorized is None or test_step is None:
-        raise CheckFailed("not true: the run memorizes and then generalizes (train accuracy never reached 99% or "
-                          "the test loss never fell below chance); these measures need a run that grokked")
+        raise CheckFailed(_("not true: the run memorizes and then generalizes (train accuracy never reached 99% or "
+                            "the test loss never fell below chance); these measures need a run that grokked"))
     after = snap >= memorized
     restricted_step = analysis.first_crossing(snap[after], rl[after], chance, above=False)
     check_claim(
-        "the restricted loss falls below chance well before the test loss does",
+        _("the restricted loss falls below chance well before the test loss does"),
         bool(restricted_step is not None and restricted_step + margin <= test_step),
-        f"chance level ln {p} = {chance:.2f}: restricted loss below it from step {restricted_step}, "
-        f"test loss from step {test_step:,}",
+        _("chance level ln {p} = {chance:.2f}: restricted loss below it from step {restricted}, test loss from step "
+          "{test:,}").format(p=p, chance=chance, restricted=restricted_step, test=test_step),
     )
     i0 = int(np.argmax(after))
     plateau = after & (snap <= test_step)
     peak = float(el[plateau].max())
     check_claim(
-        "the excluded loss rises while the training loss stays low",
+        _("the excluded loss rises while the training loss stays low"),
         bool(peak >= rise * el[i0]),
-        f"excluded loss {el[i0]:.2f} at step {int(snap[i0]):,}, up to {peak:.2f} before step {test_step:,}",
+        _("excluded loss {start:.2f} at step {step:,}, up to {peak:.2f} before step {test:,}").format(
+            start=el[i0], step=int(snap[i0]), peak=peak, test=test_step),
     )
     check_claim(
-        "the sum of squared weights shrinks",
+        _("the sum of squared weights shrinks"),
         bool(wsq[after].max() >= shrink * wsq[-1]),
-        f"from {wsq[after].max():,.0f} after memorizing to {wsq[-1]:,.0f} at the end",
+        _("from {high:,.0f} after memorizing to {end:,.0f} at the end").format(high=wsq[after].max(), end=wsq[-1]),
     )
 
 
@@ -372,27 +377,28 @@ def check_seed_frequencies(results: Any, min_test_acc: float = 0.99, max_share_o
     at least ``min_test_acc``)."""
     if rows is None:
         rows = [int(r) for r in np.nonzero(np.asarray(results.done, bool))[0] if results.test_acc[r] >= min_test_acc]
-        which = f"with test accuracy >= {min_test_acc:.0%}"
+        which = _("{n} with test accuracy >= {level:.0%}").format(n=len(rows), level=min_test_acc)
     else:
-        rows, which = [int(r) for r in rows], "that grokked"
+        rows = [int(r) for r in rows]
+        which = _("{n} that grokked").format(n=len(rows))
     if len(rows) < 3:
-        raise CheckFailed(f"not true: enough models of the sweep grokked to compare their frequencies "
-                          f"({len(rows)} {which})")
+        raise CheckFailed(_("not true: enough models of the sweep grokked to compare their frequencies "
+                            "({which})").format(which=which))
     sets = [tuple(results.key_frequencies(r)) for r in rows]
     counts = np.array([len(s) for s in sets])
     lo, hi = typical
     in_range = float(((counts >= lo) & (counts <= hi)).mean())
     check_claim(
-        f"most models that grok use between {lo} and {hi} key frequencies",
+        _("most models that grok use between {lo} and {hi} key frequencies").format(lo=lo, hi=hi),
         in_range >= min_typical,
-        f"{in_range:.0%} of {len(rows)} models; counts " +
-        ", ".join(f"{n}: {int((counts == n).sum())}" for n in sorted(set(counts.tolist()))),
+        _("{share:.0%} of {n} models; counts {counts}").format(share=in_range, n=len(rows), counts=", ".join(
+            f"{n}: {int((counts == n).sum())}" for n in sorted(set(counts.tolist())))),
     )
     common = max(sets.count(s) for s in set(sets))
     used = sorted({k for s in sets for k in s})
     check_claim(
-        "different seeds grok at different frequencies",
+        _("different seeds grok at different frequencies"),
         bool(common <= max_share_of_one_set * len(rows) and len(set(sets)) >= 2),
-        f"{len(set(sets))} different sets of frequencies among {len(rows)} models; the most common is shared by "
-        f"{common}; {len(used)} different frequencies are used",
+        _("{sets} different sets of frequencies among {n} models; the most common is shared by {common}; {used} "
+          "different frequencies are used").format(sets=len(set(sets)), n=len(rows), common=common, used=len(used)),
     )

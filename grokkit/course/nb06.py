@@ -15,6 +15,7 @@ import numpy as np
 from grokkit.course.core import (
     CheckFailed, check_claim, check_function, differing_config_fields, first_step_at, passed,
 )
+from grokkit.course.i18n import _
 
 __all__ = [
     "FLOAT32_COLLAPSE_GAP",
@@ -88,24 +89,30 @@ def check_constraint_experiment(base: Any, constraints: Mapping[str, Mapping[str
     and the step each one first reached ``level`` test accuracy."""
     for name, value in (("constraint_runs", constraint_runs), ("grok_steps", grok_steps)):
         if not isinstance(value, Mapping):
-            raise CheckFailed(f"{name}: wrong type: expected a dict keyed by constraint name, got {type(value).__name__}")
+            raise CheckFailed(f"{name}: " + _("wrong type: expected a dict keyed by constraint name, got {type}").format(
+                type=type(value).__name__))
         if list(value) != list(constraints):
-            raise CheckFailed(f"{name}: wrong keys: expected {list(constraints)}, got {list(value)}")
+            raise CheckFailed(f"{name}: " + _("wrong keys: expected {expected}, got {got}").format(
+                expected=list(constraints), got=list(value)))
     for name, overrides in constraints.items():
         runs = constraint_runs[name]
         if len(runs) != len(seeds):
-            raise CheckFailed(f"constraint_runs[{name!r}]: expected {len(seeds)} runs (one per seed), got {len(runs)}")
+            raise CheckFailed(f"constraint_runs[{name!r}]: " + _("expected {n} runs (one per seed), got {got}").format(
+                n=len(seeds), got=len(runs)))
         for seed, run in zip(seeds, runs):
             diff = differing_config_fields(run, dataclasses.replace(base, seed=seed, **overrides))
             if diff:
-                raise CheckFailed(f"constraint_runs[{name!r}] seed {seed}: its config differs from "
-                                  f"replace(base, seed={seed}, **constraints[{name!r}]) in {diff}")
+                raise CheckFailed(_("constraint_runs[{name!r}] seed {seed}: its config differs from "
+                                    "replace(base, seed={seed}, **constraints[{name!r}]) in {diff}").format(
+                    name=name, seed=seed, diff=diff))
         expected = generalization_steps(runs, level)
         got_steps = grok_steps[name]
         if list(got_steps) != expected:
-            raise CheckFailed(f"grok_steps[{name!r}]: expected {expected}, got {list(got_steps)} "
-                              f"(first logged step with test accuracy >= {level}, None if never)")
-    passed("constraint experiment", f"{len(constraints)} constraints x {len(seeds)} seeds")
+            raise CheckFailed(f"grok_steps[{name!r}]: " + _(
+                "expected {expected}, got {got} (first logged step with test accuracy >= {level}, None if never)"
+            ).format(expected=expected, got=list(got_steps), level=level))
+    passed(_("constraint experiment"), _("{constraints} constraints x {seeds} seeds").format(
+        constraints=len(constraints), seeds=len(seeds)))
 
 
 # --------------------------------------------------------------------------- 6.2
@@ -148,19 +155,23 @@ def check_collapse_interpretation(collapsed: Mapping[str, float], answer: Any, t
     """Exercise 6.3: ``answer`` is the set of variant names whose (peak) collapsed fraction is above threshold."""
     expected = {name for name, frac in collapsed.items() if frac > threshold}
     if not isinstance(answer, (set, frozenset, list, tuple)):
-        raise CheckFailed(f"collapsed_variants: wrong type: expected a set of names, got {type(answer).__name__}")
+        raise CheckFailed("collapsed_variants: " + _("wrong type: expected a set of names, got {type}").format(
+            type=type(answer).__name__))
     got = set(answer)
     unknown = got - set(collapsed)
     if unknown:
-        raise CheckFailed(f"collapsed_variants: unknown names {sorted(unknown)}: choose from {sorted(collapsed)}")
+        raise CheckFailed("collapsed_variants: " + _("unknown names {names}: choose from {choices}").format(
+            names=sorted(unknown), choices=sorted(collapsed)))
     if got != expected:
         missing, extra = sorted(expected - got), sorted(got - expected)
         parts = []
         if missing:
-            parts.append(f"{missing} collapsed too (fractions {[round(collapsed[m], 3) for m in missing]})")
+            parts.append(_("{names} collapsed too (fractions {fractions})").format(
+                names=missing, fractions=[round(collapsed[m], 3) for m in missing]))
         if extra:
-            parts.append(f"{extra} did not (fractions {[round(collapsed[e], 3) for e in extra]})")
-        raise CheckFailed("collapsed_variants: not quite: " + "; ".join(parts))
+            parts.append(_("{names} did not (fractions {fractions})").format(
+                names=extra, fractions=[round(collapsed[e], 3) for e in extra]))
+        raise CheckFailed("collapsed_variants: " + _("not quite: {parts}").format(parts="; ".join(parts)))
     passed("collapsed_variants", f"{sorted(expected)}")
 
 
@@ -176,15 +187,16 @@ def check_constraints_story(constraint_runs: Mapping[str, Sequence[Any]], grok_s
     reached = {name: sum(s is not None for s in steps) for name, steps in grok_steps.items()}
     fits = [first_step_at(r.steps, r.metrics["train_acc"], 0.95)
             for name in ("none", "L2 weight decay", "L1 penalty") for r in constraint_runs[name]]
-    check_claim("every seed fits its training pairs or nearly (train accuracy >= 95% within 300 steps) without dropout",
-                all(s is not None and s <= 300 for s in fits), f"first steps at 95%: {fits}")
-    check_claim("with no constraint, no seed gets even halfway (test accuracy stays below 50%)", best["none"] < 0.5,
-                f"best {best['none']:.2f}")
-    check_claim("L2 weight decay and the L1 penalty each make at least 3 of 4 seeds generalize",
+    check_claim(_("every seed fits its training pairs or nearly (train accuracy >= 95% within 300 steps) without dropout"),
+                all(s is not None and s <= 300 for s in fits), _("first steps at 95%: {fits}").format(fits=fits))
+    check_claim(_("with no constraint, no seed gets even halfway (test accuracy stays below 50%)"), best["none"] < 0.5,
+                _("best {best:.2f}").format(best=best["none"]))
+    check_claim(_("L2 weight decay and the L1 penalty each make at least 3 of 4 seeds generalize"),
                 reached["L2 weight decay"] >= 3 and reached["L1 penalty"] >= 3, f"{reached}")
-    check_claim("dropout 0.1 does not: no seed gets halfway", best["dropout"] < 0.5, f"best {best['dropout']:.2f}")
-    check_claim("the smaller model generalizes partly: some seed passes 50% test accuracy, none reaches 90%",
-                0.5 < best["smaller model"] < level, f"best {best['smaller model']:.2f}")
+    check_claim(_("dropout 0.1 does not: no seed gets halfway"), best["dropout"] < 0.5,
+                _("best {best:.2f}").format(best=best["dropout"]))
+    check_claim(_("the smaller model generalizes partly: some seed passes 50% test accuracy, none reaches 90%"),
+                0.5 < best["smaller model"] < level, _("best {best:.2f}").format(best=best["smaller model"]))
 
 
 def check_reverse_grokking(run: Any) -> None:
@@ -193,37 +205,39 @@ def check_reverse_grokking(run: Any) -> None:
     best = int(np.argmin(m["test_loss"]))
     share = np.array([frequency_share(W).mean() for W in run.W_in])
     after = share[run.snapshot_index(int(steps[best])):]
-    check_claim("without weight decay, the small model starts to generalize (test accuracy above 70%)",
-                m["test_acc"].max() > 0.7, f"peak {m['test_acc'].max():.1%}")
-    check_claim("then it turns back towards memorizing: the test loss ends over 4x above its lowest point, "
-                "while the training loss falls over 100x further",
+    check_claim(_("without weight decay, the small model starts to generalize (test accuracy above 70%)"),
+                m["test_acc"].max() > 0.7, _("peak {peak:.1%}").format(peak=m["test_acc"].max()))
+    check_claim(_("then it turns back towards memorizing: the test loss ends over 4x above its lowest point, "
+                  "while the training loss falls over 100x further"),
                 m["test_loss"][-1] > 4 * m["test_loss"][best] and m["train_loss"][-1] < m["train_loss"][best] / 100,
-                f"test loss {m['test_loss'][best]:.2f} -> {m['test_loss'][-1]:.2f}, "
-                f"train loss {m['train_loss'][best]:.1e} -> {m['train_loss'][-1]:.1e}")
-    check_claim("and the test accuracy slips from its peak (by at least 2 points)",
+                _("test loss {test_best:.2f} -> {test_end:.2f}, train loss {train_best:.1e} -> {train_end:.1e}").format(
+                    test_best=m["test_loss"][best], test_end=m["test_loss"][-1],
+                    train_best=m["train_loss"][best], train_end=m["train_loss"][-1]))
+    check_claim(_("and the test accuracy slips from its peak (by at least 2 points)"),
                 m["test_acc"].max() - m["test_acc"][-1] >= 0.02, f"{m['test_acc'].max():.1%} -> {m['test_acc'][-1]:.1%}")
-    check_claim("meanwhile its weights keep growing: the L2 norm ends at least 1.5x above its value at the best test loss",
+    check_claim(_("meanwhile its weights keep growing: the L2 norm ends at least 1.5x above its value at the best test loss"),
                 m["l2_norm"][-1] > 1.5 * m["l2_norm"][best], f"{m['l2_norm'][best]:.1f} -> {m['l2_norm'][-1]:.1f}")
-    check_claim("and its weights are waves throughout the turn: the mean frequency share of W_in (notebook 01) is above "
-                "0.5 from the best test loss to the end, against about 0.1 for the random start",
-                after.min() > 0.5 and share[0] < 0.2, f"start {share[0]:.2f}, lowest after the best test loss {after.min():.2f}")
+    check_claim(_("and its weights are waves throughout the turn: the mean frequency share of W_in (notebook 01) is "
+                  "above 0.5 from the best test loss to the end, against about 0.1 for the random start"),
+                after.min() > 0.5 and share[0] < 0.2,
+                _("start {start:.2f}, lowest after the best test loss {lowest:.2f}").format(start=share[0], lowest=after.min()))
 
 
 def check_collapse_story(zero_grad: Mapping[str, np.ndarray], gap_median: Mapping[str, np.ndarray],
                          runs: Mapping[str, Any]) -> None:
     """Section 4's claims: where softmax collapse happens, and that weight decay both avoids it and generalizes."""
     peak = {name: float(np.max(frac)) for name, frac in zero_grad.items()}
-    check_claim("in float32, at some point over a quarter of the training pairs have an exactly-zero right-answer gradient",
-                peak["float32"] > 0.25, f"peak {peak['float32']:.0%}")
-    check_claim("in float64 only a few pairs ever do (under 10%), with StableMax and with weight decay not a single one",
+    check_claim(_("in float32, at some point over a quarter of the training pairs have an exactly-zero right-answer "
+                  "gradient"), peak["float32"] > 0.25, _("peak {peak:.0%}").format(peak=peak["float32"]))
+    check_claim(_("in float64 only a few pairs ever do (under 10%), with StableMax and with weight decay not a single one"),
                 peak["float64"] < 0.1 and peak["StableMax"] == peak["weight decay"] == 0.0,
                 ", ".join(f"{name} {frac:.0%}" for name, frac in peak.items()))
-    check_claim("weight decay keeps every snapshot's median gap below the float32 wall of 16.6",
+    check_claim(_("weight decay keeps every snapshot's median gap below the float32 wall of 16.6"),
                 float(np.max(gap_median["weight decay"])) < FLOAT32_COLLAPSE_GAP,
-                f"largest median gap {np.max(gap_median['weight decay']):.1f}")
+                _("largest median gap {gap:.1f}").format(gap=np.max(gap_median["weight decay"])))
     best = {n: float(r.metrics["test_acc"].max()) for n, r in runs.items()}
-    check_claim("none of the three runs without weight decay generalizes within 5,000 steps (test accuracy below 50%)",
+    check_claim(_("none of the three runs without weight decay generalizes within 5,000 steps (test accuracy below 50%)"),
                 all(best[n] < 0.5 for n in ("float32", "float64", "StableMax")),
                 f"{ {n: round(b, 2) for n, b in best.items()} }")
-    check_claim("the weight-decay run does generalize (test accuracy above 80%)", best["weight decay"] > 0.8,
+    check_claim(_("the weight-decay run does generalize (test accuracy above 80%)"), best["weight decay"] > 0.8,
                 f"{best['weight decay']:.0%}")

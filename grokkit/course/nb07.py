@@ -14,6 +14,7 @@ import numpy as np
 
 from grokkit.analysis import classify_liu
 from grokkit.course.core import CheckFailed, check_function, differing_config_fields, first_step_at, passed
+from grokkit.course.i18n import _
 from grokkit.fourier import frequency_power
 
 __all__ = [
@@ -79,23 +80,29 @@ def check_fraction_experiment(base: Any, fractions: Sequence[float], seeds: Sequ
     and each run's first step at ``level`` test accuracy."""
     for name, value in (("fraction_runs", fraction_runs), ("fraction_steps", fraction_steps)):
         if not isinstance(value, dict):
-            raise CheckFailed(f"{name}: wrong type: expected a dict keyed by fraction, got {type(value).__name__}")
+            raise CheckFailed(f"{name}: " + _("wrong type: expected a dict keyed by fraction, got {type}").format(
+                type=type(value).__name__))
         if list(value) != list(fractions):
-            raise CheckFailed(f"{name}: wrong keys: expected {list(fractions)} in that order, got {list(value)}")
+            raise CheckFailed(f"{name}: " + _("wrong keys: expected {expected} in that order, got {got}").format(
+                expected=list(fractions), got=list(value)))
     for f in fractions:
         runs = fraction_runs[f]
         if len(runs) != len(seeds):
-            raise CheckFailed(f"fraction_runs[{f}]: expected {len(seeds)} runs (one per seed), got {len(runs)}")
+            raise CheckFailed(f"fraction_runs[{f}]: " + _("expected {n} runs (one per seed), got {got}").format(
+                n=len(seeds), got=len(runs)))
         for seed, run in zip(seeds, runs):
             diff = differing_config_fields(run, dataclasses.replace(base, train_fraction=f, seed=seed))
             if diff:
-                raise CheckFailed(f"fraction_runs[{f}] seed {seed}: its config differs from "
-                                  f"replace(base, train_fraction={f}, seed={seed}) in {diff}")
+                raise CheckFailed(_("fraction_runs[{f}] seed {seed}: its config differs from "
+                                    "replace(base, train_fraction={f}, seed={seed}) in {diff}").format(
+                    f=f, seed=seed, diff=diff))
         expected = [first_step_at(r.steps, r.metrics["test_acc"], level) for r in runs]
         if list(fraction_steps[f]) != expected:
-            raise CheckFailed(f"fraction_steps[{f}]: expected {expected}, got {list(fraction_steps[f])} "
-                              f"(first logged step with test accuracy >= {level}, None if never)")
-    passed("data-fraction experiment", f"{len(fractions)} fractions x {len(seeds)} seeds")
+            raise CheckFailed(f"fraction_steps[{f}]: " + _(
+                "expected {expected}, got {got} (first logged step with test accuracy >= {level}, None if never)"
+            ).format(expected=expected, got=list(fraction_steps[f]), level=level))
+    passed(_("data-fraction experiment"), _("{fractions} fractions x {seeds} seeds").format(
+        fractions=len(fractions), seeds=len(seeds)))
 
 
 # --------------------------------------------------------------------------- 7.3
@@ -107,15 +114,16 @@ def check_phase_diagram(phase: Any, runs: Sequence[Any], lrs: Sequence[float], w
     expected = phase_classes(runs, len(lrs), len(wds), level, delay)
     arr = np.asarray(phase, dtype=object)
     if arr.shape != expected.shape:
-        raise CheckFailed(f"phase: wrong shape: expected {expected.shape} (learning rates x weight decays), "
-                          f"got {arr.shape}")
+        raise CheckFailed("phase: " + _("wrong shape: expected {expected} (learning rates x weight decays), "
+                                        "got {got}").format(expected=expected.shape, got=arr.shape))
     for i, lr in enumerate(lrs):
         for j, wd in enumerate(wds):
             if arr[i, j] != expected[i, j]:
-                raise CheckFailed(f"phase[{i}, {j}] (lr {lr:g}, weight decay {wd:g}): expected "
-                                  f"{expected[i, j]!r}, got {arr[i, j]!r}")
+                raise CheckFailed(f"phase[{i}, {j}] " + _("(lr {lr:g}, weight decay {wd:g}): expected {expected!r}, "
+                                                         "got {got!r}").format(lr=lr, wd=wd, expected=expected[i, j],
+                                                                               got=arr[i, j]))
     counts = {c: int((expected == c).sum()) for c in ("comprehension", "grokking", "memorization", "confusion")}
-    passed("phase diagram", ", ".join(f"{n} {c}" for c, n in counts.items()))
+    passed(_("phase diagram"), ", ".join(f"{n} {c}" for c, n in counts.items()))
 
 
 # --------------------------------------------------------------------------- 7.4

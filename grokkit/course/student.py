@@ -59,11 +59,12 @@ HIDDEN_TESTS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 MARK_SCHEME = ("BEGIN MARK SCHEME", "END MARK SCHEME")
 
 # N is the notebook's number: digits, and a letter for a chapter inserted after one (01b).
-EXERCISE_HEADER = re.compile(r"^###\s+Exercise\s+(\d+[a-z]?)\.(\d+)\s+[—–-]\s+\S")
+# In English or as the Chinese edition words them (### 练习 N.M — ..., **难度** · **重要性** · **时间** ~10 分钟).
+EXERCISE_HEADER = re.compile(r"^###\s+(?:Exercise|练习)\s+(\d+[a-z]?)\.(\d+)\s+[—–-]\s+\S")
 EXERCISE_META = re.compile(
-    r"\*\*Difficulty\*\*\s*[🔴⚪]{5}\s*·\s*"
-    r"\*\*Importance\*\*\s*[🔵⚪]{5}\s*·\s*"
-    r"\*\*Time\*\*\s*~?\s*\d+\s*min"
+    r"\*\*(?:Difficulty|难度)\*\*\s*[🔴⚪]{5}\s*·\s*"
+    r"\*\*(?:Importance|重要性)\*\*\s*[🔵⚪]{5}\s*·\s*"
+    r"\*\*(?:Time|时间)\*\*\s*~?\s*\d+\s*(?:min|分钟)"
 )
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 DIGITS = "0123456789"

@@ -18,7 +18,9 @@ them all (:func:`token_problems`).
 :func:`build` writes ``notebooks/zh/NN_name.ipynb``: the English notebook with each
 markdown cell replaced by its translation, code cells untouched, and two cells added
 after the title (a note on the Chinese edition and a code cell that sets
-``GROKKIT_LANG=zh`` so that checks answer in Chinese), then the learner's edition of
+``GROKKIT_LANG=zh`` so that checks answer in Chinese; the badge line under the title,
+copied from the English by the catalog, is rewritten to open the Chinese learner's
+edition, in Chinese words: :func:`grokkit.course.links.chapter_badges`), then the learner's edition of
 those notebooks, ``learner/zh/NN_name.ipynb``, with the English edition's builder
 (:func:`grokkit.course.learner.learner_notebook`): solutions stubbed, and under each
 "### 练习 N.M" heading a Chinese line linking the worked solution in ``notebooks/zh/``.
@@ -48,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from grokkit.course import learner as _learner
+from grokkit.course import links
 from grokkit.course.student import (
     NotebookError,
     dump_notebook,
@@ -309,12 +312,15 @@ def _new_cell(kind: str, cell_id: str, text: str) -> dict[str, Any]:
 
 
 def translated_notebook(
-    nb: dict[str, Any], catalog: dict[str, Any], name: str, *, english_fallback: bool = False
+    nb: dict[str, Any], catalog: dict[str, Any], name: str, *, english_fallback: bool = False,
+    chapters: list[str] | None = None,
 ) -> dict[str, Any]:
     """The Chinese notebook: markdown from the catalog, code cells as in ``nb``, two cells added.
 
     A cell with no translation raises NotebookError, unless ``english_fallback`` keeps
-    its English. A stale translation is used as it is (:func:`status` reports it).
+    its English. A stale translation is used as it is (:func:`status` reports it). The
+    badge line under the title (:mod:`grokkit.course.links`) opens the Chinese learner's
+    edition, its neighbours among ``chapters`` (the English file names, in order) included.
     """
     zh = copy.deepcopy(nb)
     for cell in zh["cells"]:
@@ -330,9 +336,19 @@ def translated_notebook(
             )
         cell["source"] = _PARENT_LINK.sub("](../../", entry["zh"]).splitlines(keepends=True)
     cells = zh["cells"]
+    _open_chinese_learner_edition(cells, name, chapters or [name])
     at = 1 if cells and cells[0]["cell_type"] == "markdown" else 0
     cells[at:at] = [_new_cell("markdown", NOTE_CELL_ID, NOTE_TEXT), _new_cell("code", LANGUAGE_CELL_ID, LANGUAGE_CODE)]
     return zh
+
+
+def _open_chinese_learner_edition(cells: list[dict[str, Any]], name: str, chapters: list[str]) -> None:
+    """Rewrite the badge line of the first markdown cell (if it has one) to open ``learner/zh/``, in Chinese."""
+    first = next((c for c in cells if c["cell_type"] == "markdown"), None)
+    if first is None:
+        return
+    badges = links.chapter_badges(PATHS["zh_learner"].as_posix(), chapters, name, lang="zh")
+    first["source"] = links.with_badge_line(_source(first), badges, name, insert=False).splitlines(keepends=True)
 
 
 def learner_notebook(zh_nb: dict[str, Any], name: Path | str, root: Path | str = ".") -> dict[str, Any]:
@@ -366,9 +382,11 @@ def build(root: Path | str = ".", *, english_fallback: bool = False) -> list[Pat
     The English learner's folder (``learner/``) is left alone; only its ``zh`` subfolder is written.
     """
     root = Path(root)
+    loaded = _load_all(root)
+    chapters = [path.name for path, _, _ in loaded]
     built = [
-        (path.name, translated_notebook(nb, catalog, path.name, english_fallback=english_fallback))
-        for path, nb, catalog in _load_all(root)
+        (path.name, translated_notebook(nb, catalog, path.name, english_fallback=english_fallback, chapters=chapters))
+        for path, nb, catalog in loaded
     ]
     out, learner = root / PATHS["zh"], root / PATHS["zh_learner"]
     learners = [(name, dump_notebook(learner_notebook(nb, name, root))) for name, nb in built]
