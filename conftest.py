@@ -118,33 +118,28 @@ def _clean_output(out: Any, count: int) -> Any:
     return nbformat.v4.new_output("display_data", data=out["data"], metadata=out.get("metadata", {}))
 
 
-# Two workers (the README's ``pytest -n 2 --dist loadgroup``, pytest-xdist): each file runs
-# whole on one worker, in order, and notebook 05 runs right after 01 on the same worker
-# because it loads the model 01 saves in runs/ (without it, 05 trains that model again).
-RUN_AFTER = {"notebooks/05_fourier_analysis.ipynb": "notebooks/01_grokking_modular_addition.ipynb"}
-# The longest files first (measured with --durations), so both workers finish at about the
-# same time; the rest keep their order. Only the order depends on this list, never a result.
+# Two workers (the README's ``pytest -n 2 --dist loadfile``, pytest-xdist): each file runs
+# whole on one worker, in order (a notebook's cells share one kernel). Files are handed out
+# in the order below, the longest first (measured with --durations) so both workers finish
+# at about the same time; the rest keep their order. Notebook 05 comes right after 01: the
+# worker that runs 01 is then the one that takes 05 next, and 05 loads the model 01 saved in
+# runs/ instead of training it again (if the other worker takes 05 first, 05 trains it
+# itself: slower, same result). Only the order depends on this list, never a result.
+# (Not --dist loadgroup: pytest-xdist 3.8's groups do not reach the scheduler under pytest 9.)
 LONGEST_FIRST = [
     "tests/test_claims_float64.py", "notebooks/01_grokking_modular_addition.ipynb",
+    "notebooks/05_fourier_analysis.ipynb",
     "notebooks/06_open_questions.ipynb", "notebooks/07_beyond_the_article.ipynb",
     "tests/test_sweep_data.py", "notebooks/04_five_neurons.ipynb", "notebooks/02_memorize_or_generalize.ipynb",
     "tests/test_science.py", "tests/test_binder.py", "tests/test_course_autograde.py",
 ]
 
 
-def _work_unit(item: pytest.Item) -> str:
-    """The file an item belongs to, or the file it must run after (RUN_AFTER)."""
-    path = item.nodeid.split("::")[0]
-    return RUN_AFTER.get(path, path)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group items by work unit for pytest-xdist's loadgroup and put the longest units first."""
-    rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_work_unit(item)))
-    items.sort(key=lambda item: rank.get(_work_unit(item), len(rank)))    # stable: files keep their order
+    """Put the longest files first (a stable sort: each file's items keep their order)."""
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -17,7 +17,7 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 TEST_COMMAND = (
     "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt "
-    "&& .venv/bin/python -m pytest -n 2 --dist loadgroup"
+    "&& .venv/bin/python -m pytest -n 2 --dist loadfile"
 )
 COURSE_COMMAND = (
     "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt "
@@ -334,3 +334,21 @@ def test_ci_lets_pip_give_up_at_once_on_the_cpu_index_this_machine_cannot_reach(
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "export PIP_RETRIES=1" in ci
     assert ci.index("export PIP_RETRIES=1") < ci.index(TEST_COMMAND)
+
+
+def test_the_readme_test_command_runs_each_notebook_in_one_kernel_on_two_workers(tmp_path):
+    """Under the README's workers every cell of a notebook sees what the cells above it defined."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"x{i} = {i}" if i == 0 else f"x{i} = x{i - 1} + 1") for i in range(6)]
+    nbformat.write(nb, str(tmp_path / "chain.ipynb"))
+    (tmp_path / "test_other.py").write_text("import pytest\n\n@pytest.mark.parametrize('i', range(6))\ndef test_i(i):\n    assert i >= 0\n")
+    workers = TEST_COMMAND.split("pytest", 1)[1].split()     # the README's options after `pytest`
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *workers, "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+         "-c", os.devnull, "--nbval-lax", "--nbval-current-env", "-q", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "12 passed" in result.stdout
