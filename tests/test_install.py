@@ -352,3 +352,17 @@ def test_the_readme_test_command_runs_each_notebook_in_one_kernel_on_two_workers
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "12 passed" in result.stdout
+
+
+def test_the_package_ships_no_compiled_code_and_uses_no_private_torch_api():
+    """Issue 19's bar: nothing to compile, nothing from torch's private namespace, no raw pointers."""
+    tracked = subprocess.run(["git", "ls-files", "grokkit", "pyproject.toml"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert tracked, "git ls-files found nothing"
+    compiled = [p for p in tracked if p.endswith((".so", ".pyd", ".dylib", ".c", ".cpp", ".h"))]
+    assert compiled == []
+    pattern = re.compile(r"_fused|data_ptr|torch\._")
+    offending = [f"{p}:{i}" for p in tracked if p.endswith(".py")
+                 for i, line in enumerate((REPO / p).read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert offending == []
+    assert not (REPO / "setup.py").exists()

@@ -44,7 +44,7 @@ def _engine_id() -> str:
             return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         except OSError:
             return "unknown"
-    return f"grokkit {__version__}, torch {torch.__version__}, {Path(engine.__file__).name} {digest(Path(engine.__file__))}"
+    return f"grokkit {__version__}, torch {torch.version.__version__}, {Path(engine.__file__).name} {digest(Path(engine.__file__))}"
 
 
 # Read once, when the engine is imported (a later edit of the engine does not change this process).
@@ -327,7 +327,7 @@ def _versions() -> dict[str, str]:
     import torch
 
     from .. import __version__
-    return {"grokkit": __version__, "torch": torch.__version__, "numpy": np.__version__,
+    return {"grokkit": __version__, "torch": torch.version.__version__, "numpy": np.__version__,
             "python": sys.version.split()[0]}
 
 
