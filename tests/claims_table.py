@@ -71,6 +71,8 @@ LRS07, WDS07 = [3e-4, 1e-3, 3e-3, 1e-2, 3e-2], [0.0, 0.1, 0.3, 1.0, 3.0, 10.0]
 COLLAPSE = {"float32": replace(_base06, seed=3, save_every=250),                                  # 2e05d3f5
             "StableMax": replace(_base06, seed=3, save_every=250, loss="stablemax"),
             "weight decay": replace(_base06, seed=3, save_every=250, weight_decay=2.0)}
+ARCHITECTURES = {f"{e}, wd {wd}": {"embedding": e, "weight_decay": wd}                          # nb06-arch-train
+                 for e in ("tied", "untied", "collapsed") for wd in (0.3, 2.0)}
 
 # Group name -> the configs of the runs one notebook cell trains (float32, as in the notebook).
 GROUPS: dict[str, list] = {
@@ -86,6 +88,7 @@ GROUPS: dict[str, list] = {
     "reverse": [grokkit.REVERSE_GROKKING],                                                       # c53e8094
     "gen_mem_gen": [grokkit.GEN_MEM_GEN],                                                        # d5be58b7
     "collapse": list(COLLAPSE.values()),                                                         # 2e05d3f5
+    "architectures": [replace(_base06, seed=s, **o) for o in ARCHITECTURES.values() for s in range(3)],  # nb06-arch-train
     "grokfast": [replace(_base07, seed=s, **o) for o in OPTIMIZERS.values() for s in range(6)],  # 26e58fef
     "fractions47": [replace(_base07, train_fraction=f, seed=s) for f in FRACTIONS07 for s in range(3)],  # 0d7610f9
     "phase": [replace(_base07, steps=4_000, lr=lr, weight_decay=wd) for lr in LRS07 for wd in WDS07],  # 725d5352
@@ -314,6 +317,20 @@ def nb06_constraints(runs, dtype, v: Verdicts) -> None:
             f"{ {k: np.round(s, 1).tolist() for k, s in sizes.items()} }")
 
 
+def nb06_architectures(runs, dtype, v: Verdicts) -> None:
+    """06 §5: tied / untied / collapsed x weight decay 0.3 / 2 x three seeds (cell nb06-arch-check and the prose after it)."""
+    by = {name: runs[3 * i:3 * i + 3] for i, name in enumerate(ARCHITECTURES)}
+    v.check("(nb06-arch-check) the architecture story", c06.check_architecture_story, by, 0.9)
+    best = {name: [float(r.metrics["test_acc"].max()) for r in rs] for name, rs in by.items()}
+    fit = {name: [float(r.metrics["train_acc"][-1]) for r in rs] for name, rs in by.items()}
+    v.claim("(nb06-arch-after) collapsed with weight decay 0.3 gets at most about a quarter of the test pairs (< 30%)",
+            max(best["collapsed, wd 0.3"]) < 0.3, f"{best['collapsed, wd 0.3']}")
+    v.claim("(nb06-arch-after) collapsed with weight decay 2 fits only about 40% of its training pairs (35-50%)",
+            all(0.35 <= f <= 0.5 for f in fit["collapsed, wd 2.0"]), f"{fit['collapsed, wd 2.0']}")
+    v.claim("(nb06-arch-after) untied with weight decay 2 gets between a fifth and about half of the test pairs (0.2-0.6)",
+            all(0.2 <= b <= 0.6 for b in best["untied, wd 2.0"]), f"{best['untied, wd 2.0']}")
+
+
 def _weight_size_for_loss(W_in, W_out, pairs, labels, target=1e-3) -> float:
     """Notebook 06's bisection (cell 20f45381)."""
     lo, hi = 1e-3, 1e3
@@ -478,6 +495,7 @@ CELLS = [
     Cell("06_open_questions", "5d9de4b6", "reverse", nb06_reverse),
     Cell("06_open_questions", "46d4090c", "gen_mem_gen", nb06_gen_mem_gen),
     Cell("06_open_questions", "972b3c1c", "collapse", nb06_collapse),
+    Cell("06_open_questions", "nb06-arch-check,nb06-arch-after", "architectures", nb06_architectures),
     Cell("07_beyond_the_article", "3730363d", "grokfast", nb07_grokfast),
     Cell("07_beyond_the_article", "8f05c302", "fractions47", nb07_fractions),
     Cell("07_beyond_the_article", "64db805a,208d9ff1", "phase", nb07_phase),

@@ -152,3 +152,82 @@ def test_frequency_share_is_one_for_a_pure_wave_and_small_for_noise():
     assert frequency_share(wave) == pytest.approx([1.0, 1.0])
     noise = np.random.default_rng(0).normal(size=(67, 50))
     assert frequency_share(noise).mean() < 0.2
+
+
+# --------------------------------------------------------------------------- section 5: architectures
+
+def _fake_run(train_acc: float, best_test_acc: float):
+    """A stand-in Run with the two curves check_architecture_story reads."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(metrics={"train_acc": np.array([0.1, train_acc]), "test_acc": np.array([0.0, best_test_acc])})
+
+
+def _architecture_story(collapsed_best: float = 0.2, tied_best: float = 0.95, untied_best: float = 0.5,
+                        collapsed_fit: float = 1.0) -> dict:
+    return {
+        "tied, wd 0.3": [_fake_run(1.0, 0.2)] * 3,
+        "tied, wd 2.0": [_fake_run(1.0, tied_best)] * 3,
+        "untied, wd 0.3": [_fake_run(1.0, 0.1)] * 3,
+        "untied, wd 2.0": [_fake_run(1.0, untied_best)] * 3,
+        "collapsed, wd 0.3": [_fake_run(collapsed_fit, collapsed_best)] * 3,
+        "collapsed, wd 2.0": [_fake_run(0.4, 0.05)] * 3,
+    }
+
+
+def test_the_architecture_story_passes_when_only_the_tied_model_generalizes(capsys):
+    from grokkit.course.nb06 import check_architecture_story
+
+    check_architecture_story(_architecture_story(), 0.9)
+    assert capsys.readouterr().out.count("✅") == 4
+
+
+@pytest.mark.parametrize("change, claim", [
+    ({"collapsed_best": 0.95}, "no collapsed run"),
+    ({"tied_best": 0.6}, "the tied model with weight decay 2"),
+    ({"untied_best": 0.93}, "the untied model does not reach"),
+    ({"collapsed_fit": 0.7}, "fits its training pairs"),
+])
+def test_the_architecture_story_fails_when_its_phenomenon_is_absent(change, claim):
+    from grokkit.course.nb06 import check_architecture_story
+
+    with pytest.raises(CheckFailed, match=claim):
+        check_architecture_story(_architecture_story(**change), 0.9)
+
+
+def test_mirror_share_is_zero_on_the_pairs_a_le_b_and_near_the_train_fraction_on_all_pairs():
+    from grokkit.course.nb06 import mirror_share
+
+    assert mirror_share(replace(grokkit.PAIR_MODADD, symmetric=True)) == 0.0
+    share = mirror_share(replace(grokkit.PAIR_MODADD, symmetric=False))
+    # 40% of the 4,422 off-diagonal mirrors are drawn into training; the 67 pairs (a, a) have none
+    assert 0.36 < share < 0.42
+
+
+@pytest.fixture(scope="module")
+def architecture_sweeps():
+    from grokkit import sweep
+
+    return {"L2": sweep.load("architecture"), "L1": sweep.load("architecture_l1")}
+
+
+def test_the_shipped_architecture_sweeps_pass_their_checks_in_figure_20s_groups(architecture_sweeps, capsys):
+    from grokkit.course.nb06 import architecture_groups, check_architecture_sweep
+
+    groups = architecture_groups(architecture_sweeps)
+    assert len(groups) == 16 and all(len(rows) == 6 for _, rows in groups.values())
+    assert "collapsed · a ≤ b · L2" in groups and "tied · a ≤ b · L2 · d=64" in groups
+    check_architecture_sweep(architecture_sweeps)
+    assert capsys.readouterr().out.count("✅") == 4
+
+
+def test_the_architecture_sweep_check_fails_if_collapsed_runs_had_generalized(architecture_sweeps):
+    import copy
+
+    from grokkit.course.nb06 import check_architecture_sweep
+
+    tampered = copy.deepcopy(architecture_sweeps["L2"])
+    collapsed = (tampered.field("embedding") == "collapsed") & tampered.field("symmetric").astype(bool)
+    tampered.arrays["final_test_acc"][collapsed] = 0.99
+    with pytest.raises(CheckFailed, match="every collapsed run on the pairs a ≤ b"):
+        check_architecture_sweep({"L2": tampered, "L1": architecture_sweeps["L1"]})

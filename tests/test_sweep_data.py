@@ -13,6 +13,10 @@ compares it with the shipped rows:
   shipped runs, retraining is exact (9/9).
 - seed sweep: the first two shipped seeds (50,000 steps each, ~2 minutes), which must
   have the same key frequencies.
+- architecture sweeps: three runs of notebook 06's claims (~15 s each): a collapsed run and a
+  tied run on the pairs a <= b (L2), and a collapsed run on all pairs (L1), each retrained
+  alone; each must keep its class and its final test accuracy within 0.02 (on the machine
+  that computed them the match is exact).
 
 A test skips only when that sweep's file is not shipped at all.
 """
@@ -24,7 +28,7 @@ import json
 import numpy as np
 import pytest
 
-from grokkit import sweep
+from grokkit import analysis, sweep
 
 CHEAP_CELLS = [(16, 1000), (16, 1500)]
 SAMPLE_SEED = 2023
@@ -43,7 +47,7 @@ def _shipped(name: str) -> sweep.SweepResults:
     return sweep.SweepResults.load(path)
 
 
-@pytest.mark.parametrize("name", ["parity_grid", "modadd_seeds"])
+@pytest.mark.parametrize("name", ["parity_grid", "modadd_seeds", "architecture", "architecture_l1"])
 def test_shipped_results_belong_to_their_grid_and_say_whether_they_are_complete(name):
     res = _shipped(name)
     grid = sweep.get_grid(name)
@@ -120,3 +124,22 @@ def test_recomputed_first_seeds_have_the_shipped_key_frequencies():
         rec = sweep.record_run(res.grid, run)
         got = [int(k) for k in np.nonzero(rec["freq_neurons"][1:])[0] + 1]
         assert got == res.key_frequencies(r), f"seed {res.seeds[r]}: recomputed {got}, shipped {res.key_frequencies(r)}"
+
+
+# (sweep, embedding, symmetric, learning rate, seed): runs far from any class boundary.
+ARCHITECTURE_SAMPLE = [("architecture", "collapsed", True, 1e-3, 0), ("architecture", "tied", True, 3e-3, 0),
+                       ("architecture_l1", "collapsed", False, 3e-3, 1)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, embedding, symmetric, lr, seed", ARCHITECTURE_SAMPLE)
+def test_recomputed_architecture_runs_keep_their_class_and_test_accuracy(name, embedding, symmetric, lr, seed):
+    res = _shipped(name)
+    match = (res.field("embedding") == embedding) & (res.field("symmetric").astype(bool) == symmetric) \
+        & np.isclose(res.field("lr"), lr) & (res.seeds == seed) & res.done
+    row = int(np.flatnonzero(match)[0])          # the first (embedding size 64 in the L2 sweep)
+    (run,) = sweep.retrain(res, [row])
+    test_acc = float(run.metrics["test_acc"][-1])
+    assert abs(test_acc - float(res.test_acc[row])) <= 0.02, (
+        f"{res.config(row)}: test accuracy {test_acc:.4f} retrained, {float(res.test_acc[row]):.4f} shipped")
+    assert analysis.classify_run(run) == res.stored_classes[row]

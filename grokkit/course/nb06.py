@@ -31,6 +31,11 @@ __all__ = [
     "check_constraints_story",
     "check_reverse_grokking",
     "check_collapse_story",
+    "PAIRS_LABEL",
+    "mirror_share",
+    "architecture_groups",
+    "check_architecture_story",
+    "check_architecture_sweep",
 ]
 
 # 1 - softmax(correct) rounds to 0 once the correct logit leads every other one by more
@@ -241,3 +246,107 @@ def check_collapse_story(zero_grad: Mapping[str, np.ndarray], gap_median: Mappin
                 f"{ {n: round(b, 2) for n, b in best.items()} }")
     check_claim(_("the weight-decay run does generalize (test accuracy above 80%)"), best["weight decay"] > 0.8,
                 f"{best['weight decay']:.0%}")
+
+
+# --------------------------------------------------------------------------- section 5: architectures
+
+def mirror_share(config: Any) -> float:
+    """Share of a split's test pairs (a, b) whose mirror (b, a) is a training pair.
+
+    Every MLP here uses one W_in for both inputs, so it answers (b, a) exactly as (a, b):
+    trained on all ordered pairs, it gets this share of the test set right for free.
+    """
+    from grokkit.tasks import make_split
+
+    split = make_split(config)
+    train = {(int(a), int(b)) for a, b in split.train_x}
+    test = [(int(a), int(b)) for a, b in split.test_x]
+    return sum((b, a) in train for a, b in test) / len(test)
+
+
+# Figure labels stay in English (the figures keep English labels in every edition).
+PAIRS_LABEL = {True: "a ≤ b", False: "all pairs"}
+
+
+def architecture_groups(sweeps: Mapping[str, Any]) -> dict[str, tuple[Any, np.ndarray]]:
+    """The shipped architecture sweeps' runs in groups, in the order of figure 20: label -> (sweep, row indices).
+
+    sweeps maps a regularizer's name ("L2", "L1") to its sweep. A label reads
+    "embedding · pairs · regularizer" (with "d=<embedding size>" where the sweep varies it);
+    collapsed runs ignore the embedding size, so only one copy of each is kept.
+    """
+    groups: dict[str, tuple[Any, np.ndarray]] = {}
+    for reg, results in sweeps.items():
+        fields = dict(results.grid.axes)
+        embedding, symmetric = results.field("embedding"), results.field("symmetric").astype(bool)
+        sizes = results.field("embed_size")
+        size_values = fields.get("embed_size", (results.grid.base.embed_size,))
+        for emb in fields["embedding"]:
+            for sym in fields["symmetric"]:
+                pairs = PAIRS_LABEL[bool(sym)]
+                for size in (size_values[:1] if emb == "collapsed" else size_values):
+                    rows = np.nonzero((embedding == emb) & (symmetric == sym) & (sizes == size) & results.done)[0]
+                    label = f"{emb} · {pairs} · {reg}"
+                    if len(size_values) > 1 and emb != "collapsed":
+                        label += f" · d={size}"
+                    groups[label] = (results, rows)
+    return groups
+
+
+def check_architecture_story(arch_runs: Mapping[str, Sequence[Any]], level: float) -> None:
+    """Section 5's live claims: the factored (tied) model generalizes, the directly trained matrices do not."""
+    best = {name: [float(r.metrics["test_acc"].max()) for r in runs] for name, runs in arch_runs.items()}
+    fit = {name: [float(r.metrics["train_acc"][-1]) for r in runs] for name, runs in arch_runs.items()}
+    tied = [name for name in arch_runs if name.startswith("tied") and name.endswith("2.0")]
+    collapsed = [name for name in arch_runs if name.startswith("collapsed")]
+    untied = [name for name in arch_runs if name.startswith("untied")]
+    if not (tied and collapsed and untied):
+        raise CheckFailed("arch_runs: " + _("expected the names of the architectures cell (tied / untied / collapsed, "
+                                            "weight decay 0.3 and 2.0), got {names}").format(names=list(arch_runs)))
+    reached = sum(b >= level for b in best[tied[0]])
+    check_claim(_("the tied model with weight decay 2 reaches {level:.0%} test accuracy for at least 2 of 3 seeds").format(level=level),
+                reached >= 2, _("best {best}").format(best=[round(b, 3) for b in best[tied[0]]]))
+    worst_collapsed = max(b for name in collapsed for b in best[name])
+    check_claim(_("no collapsed run (W_in and W_out trained directly) gets even halfway: test accuracy below 50%"),
+                worst_collapsed < 0.5, _("best {best:.3f}").format(best=worst_collapsed))
+    light = [name for name in collapsed if not name.endswith("2.0")]
+    check_claim(_("yet with the lighter weight decay the collapsed model fits its training pairs (train accuracy at least 99%): "
+                  "it memorizes"), all(f >= 0.99 for name in light for f in fit[name]),
+                _("train accuracy {fit}").format(fit={name: [round(f, 3) for f in fit[name]] for name in light}))
+    worst_untied = max(b for name in untied for b in best[name])
+    check_claim(_("the untied model does not reach {level:.0%} within the budget either").format(level=level),
+                worst_untied < level, _("best {best:.3f}").format(best=worst_untied))
+
+
+def check_architecture_sweep(sweeps: Mapping[str, Any]) -> None:
+    """Section 5's claims about the shipped sweeps at the article's scale (figure 20)."""
+    groups = architecture_groups(sweeps)
+
+    def test_acc(emb: str, symmetric: bool, reg: str | None = None, size: int | None = None) -> np.ndarray:
+        values = []
+        for label, (results, rows) in groups.items():
+            parts = label.split(" · ")
+            if parts[0] == emb and parts[1] == PAIRS_LABEL[symmetric] and (reg is None or parts[2] == reg) \
+                    and (size is None or parts[-1] == f"d={size}"):
+                values.append(results.test_acc[rows])
+        if not values:
+            raise CheckFailed(_("no runs of {what} in the sweeps given").format(what=(emb, symmetric, reg, size)))
+        return np.concatenate(values)
+
+    collapsed_sym = test_acc("collapsed", True)
+    check_claim(_("every collapsed run on the pairs a ≤ b fails to generalize, with L2 or L1 (test accuracy below 20%)"),
+                collapsed_sym.max() < 0.2, _("best {best:.3f} over {n} runs").format(best=collapsed_sym.max(), n=len(collapsed_sym)))
+    tied = test_acc("tied", True, "L2", 64)
+    check_claim(_("the tied model on the same pairs (embedding 64, L2) generalizes in every run (test accuracy at least 99%)"),
+                tied.min() >= 0.99, _("worst {worst:.3f} over {n} runs").format(worst=tied.min(), n=len(tied)))
+    results, rows = next(v for k, v in groups.items() if k.startswith("collapsed · ") and k.endswith(" · L2")
+                         and k.split(" · ")[1] == PAIRS_LABEL[False])
+    shares = np.array([mirror_share(results.grid.config(int(r))) for r in rows])
+    excess = results.test_acc[rows] - shares
+    check_claim(_("on all ordered pairs with L2, the collapsed model gets little beyond the mirror pairs "
+                  "(test accuracy at most 15 points above the share of test pairs whose mirror it trained on)"),
+                excess.max() <= 0.15, _("test accuracy {acc}, mirror share {share}").format(
+                    acc=np.round(results.test_acc[rows].astype(np.float64), 3).tolist(), share=np.round(shares, 3).tolist()))
+    l1 = test_acc("collapsed", False, "L1")
+    check_claim(_("but on all ordered pairs with L1 it does generalize (test accuracy at least 80% in every run)"),
+                l1.min() >= 0.8, _("worst {worst:.3f} over {n} runs").format(worst=l1.min(), n=len(l1)))
