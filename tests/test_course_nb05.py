@@ -322,3 +322,43 @@ def test_seed_frequencies_pass_and_fail():
         nb05.check_seed_frequencies(FakeSweep(varied, acc=[1, 1, 0, 0, 0, 0]))
     # models that did not grok do not count towards the frequencies
     nb05.check_seed_frequencies(FakeSweep(varied + [(k,) for k in range(1, 30)], acc=[1] * 6 + [0.1] * 29))
+
+
+# --------------------------------------------------------------------------- the seed puzzle
+
+def _rate(grokked: int, runs: int = 30, median: float | None = 10_000.0) -> dict:
+    return {"grokked": grokked, "runs": runs, "rate": grokked / runs, "median_step": median, "not_grokked": []}
+
+
+def _puzzle(**change) -> dict:
+    rates = {"article": _rate(16, median=29_000), "more data": _rate(30, median=6_500), "larger step": _rate(27)}
+    rates.update(change)
+    return rates
+
+
+def test_the_seed_puzzle_passes_when_one_change_makes_nearly_every_seed_grok(capsys):
+    from grokkit.course.nb05 import check_seed_puzzle
+
+    check_seed_puzzle(_puzzle(), "article", "more data", extended=_rate(89, runs=90, median=7_000))
+    assert capsys.readouterr().out.count("✅") == 5
+
+
+@pytest.mark.parametrize("change, extended, claim", [
+    ({"article": _rate(29)}, None, "with the article's settings fewer than 95%"),
+    ({"more data": _rate(27)}, None, "at least 95% of the seeds grok"),
+    ({"more data": _rate(30, median=30_000)}, None, "sooner than the article's seeds"),
+    ({"larger step": _rate(29)}, None, "no other change tried gets there"),
+    ({}, _rate(80, runs=90), "over all 90 seeds"),
+])
+def test_the_seed_puzzle_fails_when_its_finding_is_absent(change, extended, claim):
+    from grokkit.course.nb05 import check_seed_puzzle
+
+    with pytest.raises(CheckFailed, match=claim):
+        check_seed_puzzle(_puzzle(**change), "article", "more data", extended=extended)
+
+
+def test_the_seed_puzzle_names_a_missing_label():
+    from grokkit.course.nb05 import check_seed_puzzle
+
+    with pytest.raises(CheckFailed, match="no entry for"):
+        check_seed_puzzle(_puzzle(), "article", "float64")

@@ -454,6 +454,20 @@ def test_seed_sweep_stores_final_weights_and_neurons_per_frequency(tmp_path):
     assert sum(c["all_models_by_n_freqs"].values()) == 4
 
 
+
+def test_grok_rate_counts_runs_whose_test_loss_reaches_the_level_in_time(tmp_path):
+    res = sweep.run_sweep("demo_seeds", tmp_path / "seeds", progress=False)
+    _, te = res.article_losses()
+    level = float(np.nanmedian(np.nanmin(te, axis=1)))        # about half the runs reach it
+    rate = sweep.grok_rate(res, level=level)
+    reached = [r for r in range(4) if np.nanmin(te[r]) < level or np.isclose(np.nanmin(te[r]), level)]
+    assert rate["grokked"] == len(reached) and rate["runs"] == 4 and rate["rate"] == len(reached) / 4
+    assert rate["not_grokked"] == [int(res.seeds[r]) for r in range(4) if r not in reached]
+    first = sweep.grok_rate(res, max_seed=2, level=level)
+    assert first["runs"] == 2 and first["grokked"] == sum(r in reached for r in (0, 1))
+    nobody = sweep.grok_rate(res, level=0.0)
+    assert nobody["grokked"] == 0 and nobody["median_step"] is None
+
 def test_summary_compares_with_the_explorable_and_flags_partial_results(tmp_path, demo_full):
     text = sweep.summary(demo_full)
     assert "435" in text and "152" in text and "PARTIAL" not in text

@@ -10,7 +10,7 @@ of a :class:`grokkit.Run`, and fail when the phenomenon is absent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ __all__ = [
     "check_frequencies_vote",
     "check_hidden_progress",
     "check_seed_frequencies",
+    "check_seed_puzzle",
 ]
 
 MIN_KEY_SHARE = 0.9          # the key frequencies hold at least this share of the Fourier power at the end
@@ -402,3 +403,37 @@ def check_seed_frequencies(results: Any, min_test_acc: float = 0.99, max_share_o
         _("{sets} different sets of frequencies among {n} models; the most common is shared by {common}; {used} "
           "different frequencies are used").format(sets=len(set(sets)), n=len(rows), common=common, used=len(used)),
     )
+
+
+def check_seed_puzzle(rates: Mapping[str, Mapping[str, Any]], baseline: str, solution: str,
+                      extended: Mapping[str, Any] | None = None, target: float = 0.95,
+                      article_median: float = 27_000) -> None:
+    """The seed puzzle's finding, from :func:`grokkit.sweep.grok_rate` per candidate (label -> rate).
+
+    With the article's settings (``baseline``) fewer than ``target`` of the seeds grok; with the
+    change ``solution`` at least ``target`` do, and sooner than the article's median step; no
+    other candidate reaches ``target``. ``extended``, the solution's rate over all its seeds
+    (more than the candidates' 30), must reach ``target`` too.
+    """
+    missing = [label for label in (baseline, solution) if label not in rates]
+    if missing:
+        raise CheckFailed("rates: " + _("no entry for {labels}; the entries are {names}").format(
+            labels=missing, names=list(rates)))
+    base, best = rates[baseline], rates[solution]
+    check_claim(_("with the article's settings fewer than {target:.0%} of the seeds grok within 50,000 steps").format(
+                    target=target), base["rate"] < target,
+                _("{count} of {runs}").format(count=base["grokked"], runs=base["runs"]))
+    check_claim(_("with {change}, at least {target:.0%} of the seeds grok").format(change=solution, target=target),
+                best["rate"] >= target, _("{count} of {runs}").format(count=best["grokked"], runs=best["runs"]))
+    if extended is not None:
+        check_claim(_("and over all {runs} seeds of its sweep too").format(runs=extended["runs"]),
+                    extended["rate"] >= target and extended["runs"] > best["runs"],
+                    _("{count} of {runs}").format(count=extended["grokked"], runs=extended["runs"]))
+    check_claim(_("and they grok sooner than the article's seeds: median step below the article's {median:,.0f}").format(
+                    median=article_median),
+                best["median_step"] is not None and best["median_step"] < article_median,
+                _("median step {step}").format(step=best["median_step"]))
+    others = {label: r for label, r in rates.items() if label not in (baseline, solution)}
+    check_claim(_("no other change tried gets there (each below {target:.0%})").format(target=target),
+                all(r["rate"] < target for r in others.values()),
+                "; ".join(f"{label}: {r['grokked']}/{r['runs']}" for label, r in others.items()))

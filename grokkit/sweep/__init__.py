@@ -39,7 +39,7 @@ from __future__ import annotations
 from .. import analysis, fourier
 from .compare import (
     EXPLORABLE_PARITY_BY_WD, EXPLORABLE_PARITY_COUNTS, EXPLORABLE_PARITY_RUNS, EXPLORABLE_SEED_N_FREQS,
-    EXPLORABLE_SEED_RUNS, parity_comparison, seed_comparison, summary,
+    EXPLORABLE_SEED_RUNS, grok_rate, parity_comparison, seed_comparison, summary,
 )
 from .grid import (
     FORMAT, Grid, SweepError, eval_flops, grid_from_toml, spec_differences, step_flops, training_flops,
@@ -53,7 +53,7 @@ from .writer import check_writable, open_results
 __all__ = [
     "Grid", "SweepResults", "SweepError", "SWEEPS", "get_grid", "load", "shipped_path", "run_sweep", "retrain",
     "open_results", "check_writable", "record_run", "spec_differences", "training_flops", "step_flops",
-    "eval_flops", "tune_allocator", "parity_comparison", "seed_comparison", "summary", "results_base",
+    "eval_flops", "tune_allocator", "parity_comparison", "seed_comparison", "grok_rate", "summary", "results_base",
     "grid_from_toml", "merge", "parse_shard", "shard_rows", "train_batch", "gpu_call_size", "ENGINE",
     "EXPLORABLE_PARITY_COUNTS", "EXPLORABLE_PARITY_BY_WD", "EXPLORABLE_PARITY_RUNS", "EXPLORABLE_SEED_N_FREQS",
     "EXPLORABLE_SEED_RUNS", "DATA_DIR", "FORMAT", "analysis", "fourier",

@@ -72,6 +72,23 @@ def seed_comparison(res: SweepResults, level: float = 1e-2) -> dict[str, Any]:
     }
 
 
+def grok_rate(res: SweepResults, max_seed: int | None = None, level: float = 1e-2) -> dict[str, Any]:
+    """How many done runs of a seed sweep (those with seed < max_seed, if given) reach test loss < level, and when.
+
+    The article's criterion (test loss on its scale below 1e-2 within the run's steps). Returns
+    {"name", "grokked", "runs", "rate", "median_step" (over the runs that grokked; None if none),
+    "not_grokked" (their seeds)}.
+    """
+    rows = [int(r) for r in np.nonzero(res.done)[0] if max_seed is None or res.seeds[r] < max_seed]
+    _, te = res.article_losses()
+    steps = {r: analysis.first_crossing(res.steps, te[r], level, above=False) for r in rows}
+    reached = [s for s in steps.values() if s is not None]
+    return {"name": res.name, "grokked": len(reached), "runs": len(rows),
+            "rate": len(reached) / len(rows) if rows else float("nan"),
+            "median_step": float(np.median(reached)) if reached else None,
+            "not_grokked": [int(res.seeds[r]) for r, s in steps.items() if s is None]}
+
+
 def summary(res: SweepResults | str, min_loss: float = analysis.DEFAULT_MIN_LOSS,
             max_ratio: float = analysis.DEFAULT_MAX_RATIO) -> str:
     """A printable comparison of a sweep's results with the explorable's published numbers."""
@@ -124,4 +141,4 @@ def summary(res: SweepResults | str, min_loss: float = analysis.DEFAULT_MIN_LOSS
 
 
 __all__ = ["EXPLORABLE_PARITY_COUNTS", "EXPLORABLE_PARITY_BY_WD", "EXPLORABLE_PARITY_RUNS", "EXPLORABLE_SEED_N_FREQS",
-           "EXPLORABLE_SEED_RUNS", "parity_comparison", "seed_comparison", "summary"]
+           "EXPLORABLE_SEED_RUNS", "parity_comparison", "seed_comparison", "grok_rate", "summary"]
