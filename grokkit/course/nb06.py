@@ -268,6 +268,22 @@ def mirror_share(config: Any) -> float:
 PAIRS_LABEL = {True: "a ≤ b", False: "all pairs"}
 
 
+def _architecture_rows(results: Any, embedding: str, symmetric: bool, size: int | None = None) -> np.ndarray:
+    """Done rows of one architecture sweep with this embedding, these pairs and (if given) this embedding size.
+
+    The collapsed model has no embedding: where a sweep varies the embedding size, its
+    collapsed runs repeat at every size, and only those at the first size are returned.
+    """
+    sizes = dict(results.grid.axes).get("embed_size")
+    if embedding == "collapsed" and sizes:
+        size = sizes[0]
+    mask = (results.field("embedding") == embedding) & (results.field("symmetric").astype(bool) == symmetric) \
+        & results.done
+    if size is not None:
+        mask &= results.field("embed_size") == size
+    return np.nonzero(mask)[0]
+
+
 def architecture_groups(sweeps: Mapping[str, Any]) -> dict[str, tuple[Any, np.ndarray]]:
     """The shipped architecture sweeps' runs in groups, in the order of figure 20: label -> (sweep, row indices).
 
@@ -278,18 +294,15 @@ def architecture_groups(sweeps: Mapping[str, Any]) -> dict[str, tuple[Any, np.nd
     groups: dict[str, tuple[Any, np.ndarray]] = {}
     for reg, results in sweeps.items():
         fields = dict(results.grid.axes)
-        embedding, symmetric = results.field("embedding"), results.field("symmetric").astype(bool)
-        sizes = results.field("embed_size")
-        size_values = fields.get("embed_size", (results.grid.base.embed_size,))
+        sizes = fields.get("embed_size")
         for emb in fields["embedding"]:
             for sym in fields["symmetric"]:
-                pairs = PAIRS_LABEL[bool(sym)]
-                for size in (size_values[:1] if emb == "collapsed" else size_values):
-                    rows = np.nonzero((embedding == emb) & (symmetric == sym) & (sizes == size) & results.done)[0]
-                    label = f"{emb} · {pairs} · {reg}"
-                    if len(size_values) > 1 and emb != "collapsed":
-                        label += f" · d={size}"
-                    groups[label] = (results, rows)
+                label = f"{emb} · {PAIRS_LABEL[bool(sym)]} · {reg}"
+                if not sizes or emb == "collapsed":
+                    groups[label] = (results, _architecture_rows(results, emb, bool(sym)))
+                    continue
+                for size in sizes:
+                    groups[f"{label} · d={size}"] = (results, _architecture_rows(results, emb, bool(sym), size))
     return groups
 
 
@@ -320,16 +333,10 @@ def check_architecture_story(arch_runs: Mapping[str, Sequence[Any]], level: floa
 
 def check_architecture_sweep(sweeps: Mapping[str, Any]) -> None:
     """Section 5's claims about the shipped sweeps at the article's scale (figure 20)."""
-    groups = architecture_groups(sweeps)
-
     def test_acc(emb: str, symmetric: bool, reg: str | None = None, size: int | None = None) -> np.ndarray:
-        values = []
-        for label, (results, rows) in groups.items():
-            parts = label.split(" · ")
-            if parts[0] == emb and parts[1] == PAIRS_LABEL[symmetric] and (reg is None or parts[2] == reg) \
-                    and (size is None or parts[-1] == f"d={size}"):
-                values.append(results.test_acc[rows])
-        if not values:
+        values = [results.test_acc[_architecture_rows(results, emb, symmetric, size)]
+                  for name, results in sweeps.items() if reg is None or name == reg]
+        if not values or not sum(len(v) for v in values):
             raise CheckFailed(_("no runs of {what} in the sweeps given").format(what=(emb, symmetric, reg, size)))
         return np.concatenate(values)
 
@@ -339,8 +346,8 @@ def check_architecture_sweep(sweeps: Mapping[str, Any]) -> None:
     tied = test_acc("tied", True, "L2", 64)
     check_claim(_("the tied model on the same pairs (embedding 64, L2) generalizes in every run (test accuracy at least 99%)"),
                 tied.min() >= 0.99, _("worst {worst:.3f} over {n} runs").format(worst=tied.min(), n=len(tied)))
-    results, rows = next(v for k, v in groups.items() if k.startswith("collapsed · ") and k.endswith(" · L2")
-                         and k.split(" · ")[1] == PAIRS_LABEL[False])
+    results = sweeps["L2"]
+    rows = _architecture_rows(results, "collapsed", False)
     shares = np.array([mirror_share(results.grid.config(int(r))) for r in rows])
     excess = results.test_acc[rows] - shares
     check_claim(_("on all ordered pairs with L2, the collapsed model gets little beyond the mirror pairs "

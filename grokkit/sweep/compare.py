@@ -31,6 +31,12 @@ def parity_comparison(res: SweepResults, min_loss: float = analysis.DEFAULT_MIN_
     }
 
 
+def _crossings(res: SweepResults, rows: Sequence[int], level: float) -> dict[int, int | None]:
+    """Row -> first logged step with test loss (article scale) at most level; None if never."""
+    _, te = res.article_losses()
+    return {int(r): analysis.first_crossing(res.steps, te[r], level, above=False) for r in rows}
+
+
 def seed_comparison(res: SweepResults, level: float = 1e-2) -> dict[str, Any]:
     """Frequencies of a seed sweep beside the explorable's, over the models that generalized.
 
@@ -39,8 +45,7 @@ def seed_comparison(res: SweepResults, level: float = 1e-2) -> dict[str, Any]:
     frequencies of a model that only memorized are noise, reported apart.
     """
     done = np.nonzero(res.done)[0]
-    _, te = res.article_losses()
-    crossings = {int(r): analysis.first_crossing(res.steps, te[r], level, above=False) for r in done}
+    crossings = _crossings(res, done, level)
     generalized = [r for r in done if crossings[int(r)] is not None]
 
     def tally(rows: Sequence[int]) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
@@ -80,8 +85,7 @@ def grok_rate(res: SweepResults, max_seed: int | None = None, level: float = 1e-
     "not_grokked" (their seeds)}.
     """
     rows = [int(r) for r in np.nonzero(res.done)[0] if max_seed is None or res.seeds[r] < max_seed]
-    _, te = res.article_losses()
-    steps = {r: analysis.first_crossing(res.steps, te[r], level, above=False) for r in rows}
+    steps = _crossings(res, rows, level)
     reached = [s for s in steps.values() if s is not None]
     return {"name": res.name, "grokked": len(reached), "runs": len(rows),
             "rate": len(reached) / len(rows) if rows else float("nan"),
