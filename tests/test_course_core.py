@@ -9,17 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from grokkit.course.core import (
-    CheckFailed,
-    check_array,
-    check_claim,
-    check_equal,
-    check_function,
-    check_grokking,
-    check_scalar,
-    differing_config_fields,
-    first_step_at,
-)
+from grokkit.course.claims import check_claim, check_grokking, differing_config_fields, first_step_at
+from grokkit.course.core import CheckFailed, check_array, check_equal, check_function, check_scalar
 
 
 def test_check_failed_is_an_assertion_error_so_nbval_fails_on_it():

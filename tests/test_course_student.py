@@ -17,8 +17,8 @@ from grokkit.course.student import (
     dump_notebook,
     exercise_problems,
     student_notebook,
-    tag_notebook,
 )
+from grokkit.course.tagging import tag_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))

@@ -28,8 +28,9 @@ from i18n_scan import CODE_NAME, english_words, format_problems, hides_the_marke
 
 REPO = Path(__file__).resolve().parent.parent
 PO = REPO / "grokkit" / "course" / "locale" / "zh.po"
-# core.py and one module per notebook: every message a learner reads while doing the course.
-CHECK_MODULES = sorted([REPO / "grokkit/course/core.py", *(REPO / "grokkit/course").glob("nb*.py")])
+# core.py, claims.py and one module per notebook: every message a learner reads while doing the course.
+CHECK_MODULES = sorted([REPO / "grokkit/course/core.py", REPO / "grokkit/course/claims.py",
+                        *(REPO / "grokkit/course").glob("nb*.py")])
 # Strings of the check modules that are data a notebook also uses, not text (dictionary keys it names).
 DATA = {"nb06.py": frozenset({"L2 weight decay", "a ≤ b", "all pairs"})}
 CHINESE = re.compile(r"[\u4e00-\u9fff]")

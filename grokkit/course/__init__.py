@@ -43,7 +43,8 @@ Checks
 ------
 :mod:`grokkit.course.core` holds the generic checks that notebooks and the per-notebook
 check modules (``grokkit.course.nbNN``) use: :func:`check_array`, :func:`check_scalar`,
-:func:`check_equal`, :func:`check_function`, :func:`check_claim`, :func:`check_grokking`.
+:func:`check_equal`, :func:`check_function`; :mod:`grokkit.course.claims` the checks of
+claims about trained runs: :func:`check_claim`, :func:`check_grokking`.
 Each prints ``✅ ... passed`` or raises :class:`CheckFailed` with a precise message.
 
 Language
@@ -60,25 +61,16 @@ edition, ``learner/zh/``) from the English notebooks and the translation catalog
 ``zh status`` lists what is stale or missing. See :mod:`grokkit.course.zh`.
 """
 
-from grokkit.course.core import (
-    CheckFailed,
-    check_array,
-    check_claim,
-    check_equal,
-    check_function,
-    check_grokking,
-    check_scalar,
-    first_step_at,
-    passed,
-)
+from grokkit.course.claims import check_claim, check_grokking, first_step_at
+from grokkit.course.core import CheckFailed, check_array, check_equal, check_function, check_scalar, passed
 from grokkit.course.i18n import language, set_language
 from grokkit.course.student import (
     NotebookError,
     build_student,
     exercise_problems,
     student_notebook,
-    tag_notebook,
 )
+from grokkit.course.tagging import tag_notebook
 
 __all__ = [
     "CheckFailed",

@@ -16,8 +16,8 @@ from grokkit.course.student import (
     exercise_problems,
     load_notebook,
     notebook_paths,
-    tag_notebooks,
 )
+from grokkit.course.tagging import tag_notebooks
 
 
 def _parser() -> argparse.ArgumentParser:

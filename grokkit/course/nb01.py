@@ -16,7 +16,8 @@ import numpy as np
 
 from grokkit import fourier
 from grokkit.analysis import first_crossing
-from grokkit.course.core import CheckFailed, check_function, differing_config_fields, passed
+from grokkit.course.claims import differing_config_fields
+from grokkit.course.core import CheckFailed, check_function, passed
 from grokkit.course.i18n import _
 from grokkit.tasks import modadd_split
 

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from grokkit.analysis import first_crossing
-from grokkit.course.core import CheckFailed, check_claim, check_function, passed
+from grokkit.course.claims import check_claim
+from grokkit.course.core import CheckFailed, check_function, passed
 from grokkit.course.i18n import N_, _
 from grokkit.run import article_loss
 

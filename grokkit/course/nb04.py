@@ -17,7 +17,8 @@ import numbers
 import numpy as np
 
 from grokkit.construction import construction_accuracy, construction_logits, construction_outputs, in_angles
-from grokkit.course.core import CheckFailed, check_claim, check_equal, check_function, passed
+from grokkit.course.claims import check_claim
+from grokkit.course.core import CheckFailed, check_equal, check_function, passed
 from grokkit.course.i18n import _
 from grokkit.models import circular_embedding
 

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from grokkit import analysis, fourier
-from grokkit.course.core import CheckFailed, check_claim, check_function, passed
+from grokkit.course.claims import check_claim
+from grokkit.course.core import CheckFailed, check_function, passed
 from grokkit.course.i18n import _
 
 __all__ = [

@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from grokkit.course.core import (
-    CheckFailed, check_claim, check_function, differing_config_fields, first_step_at, passed,
-)
+from grokkit.course.claims import check_claim, differing_config_fields, first_step_at
+from grokkit.course.core import CheckFailed, check_function, passed
 from grokkit.course.i18n import _
 
 __all__ = [

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from grokkit.analysis import classify_liu
-from grokkit.course.core import CheckFailed, check_function, differing_config_fields, first_step_at, passed
+from grokkit.course.claims import differing_config_fields, first_step_at
+from grokkit.course.core import CheckFailed, check_function, passed
 from grokkit.course.i18n import _
 from grokkit.fourier import frequency_power
 
