@@ -135,12 +135,30 @@ def test_a_resume_with_another_batch_size_gives_the_same_numbers_when_calls_are_
             assert np.array_equal(res.arrays[k], alone.arrays[k], equal_nan=res.arrays[k].dtype.kind == "f"), k
 
 
-def test_a_resume_that_would_change_the_numbers_is_refused_with_the_reason(tmp_path, capsys):
+def test_a_cpu_resume_with_another_batch_size_that_splits_a_call_gives_the_same_numbers(tmp_path, small_done):
+    out = tmp_path / "demo"
+    # 3 models in the first call, then 4 per call: rows 0-2 done, the second call starts mid-way
+    # through the grid's first call of 4. On the CPU a model's neighbours change nothing.
+    grid = dataclasses.replace(SMALL, max_batch=3)
+    first = sweep.run_sweep(grid, out, progress=False, max_batches=1)
+    assert 0 < first.n_done < SMALL.n_runs
+    res = sweep.run_sweep(dataclasses.replace(SMALL, max_batch=4), out, progress=False)
+    assert res.complete and res.n_done == SMALL.n_runs
+    for k in res.arrays:
+        if k not in TIMING:
+            assert np.array_equal(res.arrays[k], small_done.arrays[k],
+                                  equal_nan=res.arrays[k].dtype.kind == "f"), k
+
+
+def test_a_gpu_sweep_resumed_with_another_batch_size_is_refused_with_the_reason(tmp_path, capsys):
     out = tmp_path / "demo"
     assert cli(["sweep", "demo", "--out", str(out), "--max-batches", "1", "--quiet"]) == 0
+    res = sweep.load(out)
+    res.meta["devices"] = ["cuda"]    # as if its runs were trained on a GPU
+    res.save(out)
     before = (tmp_path / "demo.npz").read_bytes()
     assert cli(["sweep", "demo", "--out", str(out), "--batch-size", "4", "--quiet"]) == 2
-    _one_line_error(capsys, "demo.npz", "per train_many call", "rounding", "--batch-size")
+    _one_line_error(capsys, "demo.npz", "per train_many call", "GPU", "rounding", "--batch-size")
     assert (tmp_path / "demo.npz").read_bytes() == before
 
 

@@ -2,8 +2,8 @@
 
 A :class:`Grid` is a base config, an ordered product of field values (the *axes*) and a
 number of seeds (:mod:`.grid`; named grids in :mod:`.registry`, grids from TOML files with
-:func:`grid_from_toml`). Its runs are trained with :func:`grokkit.train_many` in calls fixed
-by the grid, scheduled as batches on the process that asked, a process pool, or any
+:func:`grid_from_toml`). Its runs are trained with :func:`grokkit.train_many` in calls set
+by the grid (on the CPU they do not change a model's numbers), scheduled as batches on the process that asked, a process pool, or any
 ``concurrent.futures`` executor such as Dask's (:mod:`.runner`), and written after every
 batch to ``NAME.npz`` (arrays, read with ``allow_pickle=False``) and ``NAME.json`` (the
 grid's spec and which runs are done), each through a temporary file and an atomic rename

@@ -1,8 +1,8 @@
 """Grids of configs: a base config, an ordered product of field values (axes) and seeds.
 
 Also the grid's identity (its spec and a hash of it), the arithmetic cost of a run, the
-train_many calls a grid is trained in (which fix the numbers), the batches those calls are
-scheduled in (which do not), and grids read from TOML files.
+train_many calls a grid is trained in, the batches those calls are scheduled in, and grids
+read from TOML files.
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ class Grid:
     batch_by names the axes whose values define a group of runs that may share one
     :func:`train_many` call; train_chunk (or else max_batch) splits a group (rows in seed-major
     order) into calls of at most that many models, and without either a call is one seed's
-    runs of a group. The calls fix the numbers (a model's float rounding can depend on
-    the models it is trained beside), so they never depend on how many workers run the grid.
+    runs of a group. On the CPU the calls do not change the numbers (a model's rounding does
+    not depend on the models trained beside it); on a GPU they may, so they never depend on
+    how many workers run the grid.
     max_batch also bounds the batch, the unit that is saved (and redone after an
     interruption). curves are the metrics stored at every logged step; keep_weights stores
     each run's final W_in and its neurons per Fourier frequency (modular addition only).
@@ -231,7 +232,7 @@ class Grid:
         return self.n_runs // groups
 
     def calls(self, rows: Sequence[int] | None = None) -> list[list[int]]:
-        """The grid's train_many calls (all runs, fixed by the grid), keeping those made only of ``rows``."""
+        """The grid's train_many calls (all runs, fixed by the grid), each cut down to ``rows`` (empty ones dropped)."""
         # Without a call size a call is one seed's runs of a group, so that more seeds add
         # calls and never change the existing ones.
         per_seed = self.call_size is None
@@ -247,10 +248,10 @@ class Grid:
         if rows is None:
             return out
         keep = set(int(r) for r in rows)
-        return [c for c in out if keep.issuperset(c)]
+        return [part for c in out if (part := [r for r in c if r in keep])]
 
     def batches(self, rows: Sequence[int], workers: int = 1) -> list[list[int]]:
-        """Rows (whole calls only) grouped into saved batches, in the order they should be started.
+        """Rows grouped (along the grid's calls) into saved batches, in the order they should be started.
 
         A batch is a batch_by group's calls, at most max_batch runs. With several workers a
         batch is split (along calls) so that there are about three per worker; with more than

@@ -91,10 +91,10 @@ def tune_allocator() -> bool:
 
 def _train_rows(grid: Grid, rows: list[int], device: str, progress: bool = False,
                 on_chunk: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
-    """Train a batch's calls (rows are whole calls of the grid) and return their records, in row order."""
+    """Train a batch's rows in the grid's calls (cut down to the rows) and return their records, in row order."""
     calls = grid.calls(rows)
     if sum(len(c) for c in calls) != len(rows):
-        raise SweepError(f"rows {rows[:4]}... are not whole train_many calls of grid {grid.name!r}")
+        raise SweepError(f"rows {rows[:4]}... are not distinct runs of grid {grid.name!r} (0 to {grid.n_runs - 1})")
     recs: dict[int, dict[str, Any]] = {}
     for call in calls:
         cpu = time.process_time()
@@ -129,7 +129,7 @@ def train_batch(grid: Grid, rows: list[int], device: str = "cpu", threads: int |
 
 
 def retrain(res: SweepResults, rows: Sequence[int], device: str = "cpu", progress: bool = False) -> list[Run]:
-    """Train runs of a sweep again, in the calls the sweep trained them in (its call size): full Runs."""
+    """Train runs of a sweep again, in calls of the sweep's call size (what matters on a GPU): full Runs."""
     rows = [int(r) for r in rows]
     size = res.grid.call_size or len(rows)
     runs: list[Run] = []
@@ -201,7 +201,7 @@ def run_sweep(grid: Grid | str, out: str | os.PathLike, device: str = "cpu", n_s
     n_workers = workers or (jobs if executor is None else 1)
     base = check_writable(out)
     with locked(base):
-        res = open_results(grid, base, adopt_calls=auto_gpu)
+        res = open_results(grid, base, adopt_calls=auto_gpu, device=device)
         todo = [r for r in range(res.grid.n_runs) if not res.done[r]]
         if shard is not None:
             mine = set(shard_rows(res.grid, shard))

@@ -58,12 +58,14 @@ def stale_temporaries(base: Path) -> list[Path]:
     return sorted({p for pat in pats for p in base.parent.glob(pat)})
 
 
-def open_results(grid: Grid, path: str | os.PathLike, adopt_calls: bool = False) -> SweepResults:
+def open_results(grid: Grid, path: str | os.PathLike, adopt_calls: bool = False,
+                 device: str = "cpu") -> SweepResults:
     """Results at PATH if they belong to ``grid`` (grown to its seed count), or empty ones; SweepError otherwise.
 
     Call it holding :func:`locked`: it removes stale temporary files and rewrites a JSON that
-    a crash left behind its npz. adopt_calls continues with the file's call size (when the
-    grid's was only a default, as on a GPU) instead of refusing another one.
+    a crash left behind its npz. device is where the rest will train: on the CPU any call
+    size continues a CPU sweep; where a GPU trained or will train, another call size is
+    refused, or, with adopt_calls (the grid's call size was only a default), the file's is used.
     """
     base = results_base(path)
     npz, js = pair(base)
@@ -91,17 +93,19 @@ def open_results(grid: Grid, path: str | os.PathLike, adopt_calls: bool = False)
     stored = old.meta.get("calls")
     if adopt_calls and old.done.any() and isinstance(stored, dict) and stored.get("batch_by") == list(grid.batch_by):
         res.grid = dataclasses.replace(res.grid, train_chunk=stored.get("call_size"))
-    _check_calls(res, old, npz)
+    _check_calls(res, old, npz, device)
     return res
 
 
-def _check_calls(res: SweepResults, old: SweepResults, npz: Path) -> None:
-    """Refuse to continue with train_many calls other than those that computed the done runs.
+def _check_calls(res: SweepResults, old: SweepResults, npz: Path, device: str) -> None:
+    """Refuse to continue a GPU sweep with train_many calls other than those that computed the done runs.
 
-    A model's numbers can depend on the models trained beside it in one call, so runs of
-    another call size would not be the runs this grid would compute in one go.
+    On the CPU a model's numbers do not depend on the models trained beside it (bit for bit:
+    tests/test_train.py), so any call size gives the runs this grid would compute in one go.
+    On a GPU they may (the products' algorithms are chosen by batch size), so runs of
+    another call size could differ.
     """
-    if not old.done.any():
+    if not old.done.any() or all(d == "cpu" for d in [*old.meta.get("devices", ["cpu"]), device]):
         return
     stored = old.meta.get("calls") or {"batch_by": list(old.grid.batch_by), "call_size": old.grid.call_size}
     now = {"batch_by": list(res.grid.batch_by), "call_size": res.grid.call_size}
@@ -113,8 +117,8 @@ def _check_calls(res: SweepResults, old: SweepResults, npz: Path) -> None:
                     + (f" by {', '.join(c.get('batch_by') or [])}" if c.get("batch_by") else ""))
         raise SweepError(
             f"{npz}: its {old.n_done} done runs were trained {say(stored)}, this sweep would train {say(now)}; "
-            "a model's float rounding depends on the models trained beside it, so the resumed runs would not "
-            "match. Resume with the file's --batch-size/--chunk, or choose another --out.")
+            "on a GPU a model's float rounding can depend on the models trained beside it, so the resumed "
+            "runs might not match. Resume with the file's --batch-size/--chunk, or choose another --out.")
 
 
 __all__ = ["check_writable", "lock_path", "locked", "stale_temporaries", "open_results"]
