@@ -340,7 +340,7 @@ def test_the_seed_puzzle_passes_when_one_change_makes_nearly_every_seed_grok(cap
     from grokkit.course.nb05 import check_seed_puzzle
 
     check_seed_puzzle(_puzzle(), "article", "more data", extended=_rate(89, runs=90, median=7_000))
-    assert capsys.readouterr().out.count("✅") == 5
+    assert capsys.readouterr().out.count("✅") == 6
 
 
 @pytest.mark.parametrize("change, extended, claim", [
@@ -349,6 +349,7 @@ def test_the_seed_puzzle_passes_when_one_change_makes_nearly_every_seed_grok(cap
     ({"more data": _rate(30, median=30_000)}, None, "sooner than the article's seeds"),
     ({"larger step": _rate(29)}, None, "no other change tried gets there"),
     ({}, _rate(80, runs=90), "over all 90 seeds"),
+    ({"more data": _rate(30, median=25_000)}, None, "matches both the article's rate and its timing"),
 ])
 def test_the_seed_puzzle_fails_when_its_finding_is_absent(change, extended, claim):
     from grokkit.course.nb05 import check_seed_puzzle

@@ -15,7 +15,8 @@ compares it with the shipped rows:
   have the same key frequencies.
 - seed-puzzle candidates (notebook 05): seed 0 of the change that makes every seed grok
   (train fraction 0.5; ~30 s), whose test loss must reach the article's level at the
-  shipped step.
+  shipped step; and for the seed sweep and every candidate, seed 0's first 5,000 steps
+  (~5 s each), whose losses and L2 norm must follow the shipped curves (within 1%).
 - architecture sweeps: three runs of notebook 06's claims (~15 s each): a collapsed run and a
   tied run on the pairs a <= b (L2), and a collapsed run on all pairs (L1), each retrained
   alone; each must keep its class and its final test accuracy within 0.02 (on the machine
@@ -26,11 +27,13 @@ A test skips only when that sweep's file is not shipped at all.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
+import grokkit
 from grokkit import analysis, sweep
 
 CHEAP_CELLS = [(16, 1000), (16, 1500)]
@@ -147,6 +150,19 @@ def test_recomputed_architecture_runs_keep_their_class_and_test_accuracy(name, e
     assert abs(test_acc - float(res.test_acc[row])) <= 0.02, (
         f"{res.config(row)}: test accuracy {test_acc:.4f} retrained, {float(res.test_acc[row]):.4f} shipped")
     assert analysis.classify_run(run) == res.stored_classes[row]
+
+
+@pytest.mark.parametrize("name", ["modadd_seeds", *sweep.registry.SEED_CANDIDATES])
+def test_each_seed_sweeps_first_5000_steps_of_seed_0_recompute_to_the_shipped_curves(name):
+    res = _shipped(name)
+    row = int(np.flatnonzero(res.done & (res.seeds == 0))[0])
+    run = grokkit.train(dataclasses.replace(res.config(row), steps=5_000), progress=False, keep_raw=False)
+    n = len(run.steps)
+    assert np.array_equal(run.steps, res.steps[:n])
+    for curve in ("train_loss", "test_loss", "l2_norm"):
+        # exact on the machine that computed them; 1% leaves room for another CPU's rounding
+        assert np.allclose(run.metrics[curve], res.curve(curve)[row, :n], rtol=1e-2, atol=0), (
+            f"{name}, seed 0, {curve}: retrained {run.metrics[curve]}, shipped {res.curve(curve)[row, :n]}")
 
 
 @pytest.mark.slow

@@ -408,13 +408,15 @@ def check_seed_frequencies(results: Any, min_test_acc: float = 0.99, max_share_o
 
 def check_seed_puzzle(rates: Mapping[str, Mapping[str, Any]], baseline: str, solution: str,
                       extended: Mapping[str, Any] | None = None, target: float = 0.95,
-                      article_median: float = 27_000) -> None:
+                      article_median: float = 27_000, timing_tolerance: float = 0.2) -> None:
     """The seed puzzle's finding, from :func:`grokkit.sweep.grok_rate` per candidate (label -> rate).
 
     With the article's settings (``baseline``) fewer than ``target`` of the seeds grok; with the
     change ``solution`` at least ``target`` do, and sooner than the article's median step; no
-    other candidate reaches ``target``. ``extended``, the solution's rate over all its seeds
-    (more than the candidates' 30), must reach ``target`` too.
+    other candidate reaches ``target``; and no candidate matches both the article's rate and its
+    timing (at least ``target`` with a median step within ``timing_tolerance`` of
+    ``article_median``). ``extended``, the solution's rate over all its seeds (more than the
+    candidates' 30), must reach ``target`` too.
     """
     missing = [label for label in (baseline, solution) if label not in rates]
     if missing:
@@ -438,3 +440,17 @@ def check_seed_puzzle(rates: Mapping[str, Mapping[str, Any]], baseline: str, sol
     check_claim(_("no other change tried gets there (each below {target:.0%})").format(target=target),
                 all(r["rate"] < target for r in others.values()),
                 "; ".join(f"{label}: {r['grokked']}/{r['runs']}" for label, r in others.items()))
+    changes = {label: r for label, r in rates.items() if label != baseline}
+
+    def like_the_article(r: Mapping[str, Any]) -> bool:
+        return (r["rate"] >= target and r["median_step"] is not None
+                and abs(r["median_step"] - article_median) <= timing_tolerance * article_median)
+
+    check_claim(_("no change tried, alone or combined, matches both the article's rate and its timing "
+                  "(at least {target:.0%} grok with a median step within {tolerance:.0%} of {median:,.0f})").format(
+                    target=target, tolerance=timing_tolerance, median=article_median),
+                not any(like_the_article(r) for r in changes.values()),
+                "; ".join(f"{label}: {r['grokked']}/{r['runs']}, "
+                          + _("median step {step}").format(step=f"{r['median_step']:,.0f}" if r["median_step"]
+                                                           is not None else "-")
+                          for label, r in changes.items()))

@@ -89,6 +89,7 @@ def _threshold(name: str, v: float) -> None:
 def _list() -> str:
     """One line per named sweep: runs, batches, arithmetic, and whether results ship."""
     lines = []
+    width = max(len(name) for name in SWEEPS)
     for name in sorted(SWEEPS):
         g = get_grid(name)
         flops = sum(training_flops(g.config(r)) for r in range(g.n_runs))
@@ -97,10 +98,10 @@ def _list() -> str:
         if shipped.exists():
             res = SweepResults.load(shipped)
             state = f"shipped: {res.n_done}/{res.n_runs} runs"
-        lines.append(f"{name:<13} {g.n_runs:>5} runs ({g.n_combos} settings x {g.n_seeds} seeds), "
+        lines.append(f"{name:<{width}} {g.n_runs:>5} runs ({g.n_combos} settings x {g.n_seeds} seeds), "
                      f"{len(g.batches(range(g.n_runs))):>3} batches, {flops / 1e12:8.2f} TFLOP; {state}")
         if g.description:
-            lines.append(f"{'':<14}{g.description}")
+            lines.append(f"{'':<{width + 1}}{g.description}")
     return "\n".join(lines)
 
 
