@@ -406,6 +406,11 @@ def check_seed_frequencies(results: Any, min_test_acc: float = 0.99, max_share_o
     )
 
 
+def _steps(step: float | None) -> str:
+    """A step count as 12,345, or '-' for none."""
+    return "-" if step is None else f"{step:,.0f}"
+
+
 def check_seed_puzzle(rates: Mapping[str, Mapping[str, Any]], baseline: str, solution: str,
                       extended: Mapping[str, Any] | None = None, target: float = 0.95,
                       article_median: float = 27_000, timing_tolerance: float = 0.2) -> None:
@@ -435,7 +440,7 @@ def check_seed_puzzle(rates: Mapping[str, Mapping[str, Any]], baseline: str, sol
     check_claim(_("and they grok sooner than the article's seeds: median step below the article's {median:,.0f}").format(
                     median=article_median),
                 best["median_step"] is not None and best["median_step"] < article_median,
-                _("median step {step}").format(step=best["median_step"]))
+                _("median step {step}").format(step=_steps(best["median_step"])))
     others = {label: r for label, r in rates.items() if label not in (baseline, solution)}
     check_claim(_("no other change tried gets there (each below {target:.0%})").format(target=target),
                 all(r["rate"] < target for r in others.values()),
@@ -451,6 +456,5 @@ def check_seed_puzzle(rates: Mapping[str, Mapping[str, Any]], baseline: str, sol
                     target=target, tolerance=timing_tolerance, median=article_median),
                 not any(like_the_article(r) for r in changes.values()),
                 "; ".join(f"{label}: {r['grokked']}/{r['runs']}, "
-                          + _("median step {step}").format(step=f"{r['median_step']:,.0f}" if r["median_step"]
-                                                           is not None else "-")
+                          + _("median step {step}").format(step=_steps(r["median_step"]))
                           for label, r in changes.items()))
