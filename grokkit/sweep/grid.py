@@ -286,6 +286,15 @@ class Grid:
         return sorted(out, key=lambda b: -cost[id(b)] if workers > FEW_WORKERS else cost[id(b)])
 
 
+def calls_fix_the_numbers(devices: Sequence[str]) -> bool:
+    """Whether runs trained on ``devices`` depend on their train_many calls: only where a GPU took part.
+
+    On the CPU a model's numbers do not depend on the models trained beside it (bit for bit:
+    tests/test_train.py); on a GPU the products' algorithms are chosen by batch size.
+    """
+    return any(d != "cpu" for d in devices)
+
+
 def _normalized_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec without the base's seed and swept fields (they never reach a run)."""
     s = json.loads(json.dumps(spec))

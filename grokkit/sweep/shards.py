@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .grid import Grid, SweepError, spec_differences
+from .grid import Grid, SweepError, calls_fix_the_numbers, spec_differences
 from .store import SweepResults, pair
 from .writer import check_writable, locked
 
@@ -51,8 +51,8 @@ def merge(paths: list[str | os.PathLike], out: str | os.PathLike) -> SweepResult
             diffs = spec_differences(first.grid.spec(), s.grid.spec())
             if diffs:
                 raise SweepError(f"{s.path} is not a shard of the grid of {first.path}: " + "; ".join(diffs[:4]))
-            on_gpu = any(d != "cpu" for d in [*s.meta.get("devices", []), *first.meta.get("devices", [])])
-            if on_gpu and s.meta.get("calls") != first.meta.get("calls") and s.done.any() and first.done.any():
+            devices = [*s.meta.get("devices", []), *first.meta.get("devices", [])]
+            if calls_fix_the_numbers(devices) and s.meta.get("calls") != first.meta.get("calls") and s.done.any() and first.done.any():
                 raise SweepError(f"{s.path} was trained in other train_many calls ({s.meta.get('calls')}) than "
                                  f"{first.path} ({first.meta.get('calls')}): its runs would not match")
         n_seeds = max(s.grid.n_seeds for s in shards)

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from .grid import Grid, SweepError, spec_differences
+from .grid import Grid, SweepError, calls_fix_the_numbers, spec_differences
 from .store import SweepResults, pair, results_base
 
 
@@ -100,12 +100,10 @@ def open_results(grid: Grid, path: str | os.PathLike, adopt_calls: bool = False,
 def _check_calls(res: SweepResults, old: SweepResults, npz: Path, device: str) -> None:
     """Refuse to continue a GPU sweep with train_many calls other than those that computed the done runs.
 
-    On the CPU a model's numbers do not depend on the models trained beside it (bit for bit:
-    tests/test_train.py), so any call size gives the runs this grid would compute in one go.
-    On a GPU they may (the products' algorithms are chosen by batch size), so runs of
-    another call size could differ.
+    Where :func:`calls_fix_the_numbers` (a GPU trained or will train), runs of another call
+    size could differ from those this grid would compute in one go; on the CPU they cannot.
     """
-    if not old.done.any() or all(d == "cpu" for d in [*old.meta.get("devices", ["cpu"]), device]):
+    if not old.done.any() or not calls_fix_the_numbers([*old.meta.get("devices", []), device]):
         return
     stored = old.meta.get("calls") or {"batch_by": list(old.grid.batch_by), "call_size": old.grid.call_size}
     now = {"batch_by": list(res.grid.batch_by), "call_size": res.grid.call_size}
