@@ -21,6 +21,7 @@ ACTIVATIONS = ("relu", "square")
 REGULARIZERS = ("l2", "l1")
 LOSSES = ("cross_entropy", "stablemax")
 DTYPES = ("float32", "float64")
+MATMUL_ROUNDINGS = ("none", "tf32", "bfloat16")
 
 # Limits of one model's training, checked on estimates made before any work (estimate_cost).
 MAX_MEMORY_BYTES = 16 * 2**30
@@ -217,6 +218,9 @@ class ModAddConfig(_TrainingFields):
     circular_freqs: tuple[int, ...] = (1,)
     embed_size: int = 500
     hidden_size: int = 24
+    # "tf32" / "bfloat16": round the inputs of every matrix product to that format first, as a
+    # GPU's tensor cores (TF32) or a TPU (bfloat16) do by default in JAX; products still sum in float32.
+    matmul_rounding: str = "none"
 
     def __post_init__(self) -> None:
         n = type(self).__name__
@@ -239,6 +243,10 @@ class ModAddConfig(_TrainingFields):
             _fail(n, "embed_size", self.embed_size,
                   f"2 * len(circular_freqs) = {2 * len(self.circular_freqs)} for the circular embedding")
         self._check_training_fields()
+        _check_choice(self, "matmul_rounding", MATMUL_ROUNDINGS)
+        if self.matmul_rounding != "none" and self.dtype != "float32":
+            _fail(n, "matmul_rounding", self.matmul_rounding, f"'none' with dtype = {self.dtype!r} (rounding "
+                  "a product's inputs is a float32 option)")
         _check_cost(self, _mlp_cost)
         n_pairs = self.n_pairs
         if self.n_train < 1:
@@ -383,6 +391,7 @@ GEN_MEM_GEN = ModAddConfig(
 __all__ = [
     "ModAddConfig", "ParityConfig", "Config", "PAIR_MODADD", "PAIR_FIVE_NEURON", "PAIR_PARITY",
     "REVERSE_GROKKING", "GEN_MEM_GEN", "config_to_dict", "config_from_dict", "make_config",
-    "EMBEDDINGS", "ACTIVATIONS", "REGULARIZERS", "LOSSES", "DTYPES", "estimate_cost", "MAX_MEMORY_BYTES",
+    "EMBEDDINGS", "ACTIVATIONS", "REGULARIZERS", "LOSSES", "DTYPES", "MATMUL_ROUNDINGS", "estimate_cost",
+    "MAX_MEMORY_BYTES",
     "MAX_SECONDS",
 ]

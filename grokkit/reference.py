@@ -79,7 +79,11 @@ def train_reference(config: Config, steps: int | None = None) -> tuple[dict[str,
 
     Dropout masks come from the same seeded generator as the engine's, so both see the
     same masks; L1 decay and Grokfast act on the gradients before AdamW, as in the engine.
+    ``matmul_rounding`` is the engine's alone (its products are not the literal model's).
     """
+    if getattr(config, "matmul_rounding", "none") != "none":
+        raise ValueError(f"matmul_rounding = {config.matmul_rounding!r} is not allowed here: train_reference "
+                         "multiplies in full float32 or float64 ('none'); grokkit.train rounds its own products")
     steps = config.steps if steps is None else steps
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
     model = (ModAddMLP(config) if isinstance(config, ModAddConfig) else ParityMLP(config)).to(dtype)

@@ -57,6 +57,7 @@ class ModelStack:
         self.dtype = torch.float64 if c0.dtype == "float64" else torch.float32
         self.device = device
         self.activation = c0.activation
+        self.matmul_rounding = getattr(c0, "matmul_rounding", "none")    # modular addition only
         dt, dev = self.dtype, device
 
         # Parameters under the names of models.init_params, stacked over models: (M, ...).
@@ -113,9 +114,15 @@ class ModelStack:
         if self.task != "modadd":
             return self.params["hidden"], self.params["out"]
         e_in, e_out = self.embeddings()
-        W_in = torch.bmm(e_in, self.params["hidden"])
-        W_out = torch.bmm(self.params["out"], e_out.transpose(1, 2))
+        W_in = self.matmul(e_in, self.params["hidden"])
+        W_out = self.matmul(self.params["out"], e_out.transpose(1, 2))
         return W_in, W_out
+
+    def matmul(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The batched product x @ y of modular addition; with matmul_rounding, of x and y rounded first."""
+        if self.matmul_rounding == "none":
+            return torch.bmm(x, y)
+        return torch.bmm(round_inputs(x, self.matmul_rounding), round_inputs(y, self.matmul_rounding))
 
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(input embedding, unembedding), each (M, p, d): tied, untied, the fixed circle or the identity."""
@@ -151,6 +158,19 @@ class ModelStack:
 # when asked (a logged step), as per-model tensors.
 # ---------------------------------------------------------------------------------------
 
+def round_inputs(x: torch.Tensor, fmt: str) -> torch.Tensor:
+    """float32 ``x`` rounded to nearest (ties to even) in ``fmt`` ('tf32': 10 mantissa bits, 'bfloat16': 7), as float32.
+
+    What a GPU's tensor cores (TF32) or a TPU (bfloat16) do to a product's inputs when JAX
+    multiplies float32 matrices at its default precision (notebook 05's seed puzzle).
+    """
+    if fmt == "bfloat16":
+        return x.to(torch.bfloat16).to(torch.float32)
+    bits = x.view(torch.int32)          # TF32 is float32 without the 13 lowest mantissa bits
+    bits = bits + (0xFFF + ((bits >> 13) & 1))
+    return (bits & ~0x1FFF).view(torch.float32)
+
+
 def rows(W: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Rows of every model's W (M, p, H) at flat ``index`` (M, N), as made by ModelStack.flat: (M, N, H)."""
     M, p, H = W.shape
@@ -166,7 +186,7 @@ def add_rows(G: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -> None
 def modadd_logits(s: ModelStack, W_in: torch.Tensor, W_out: torch.Tensor, a: torch.Tensor,
                   b: torch.Tensor) -> torch.Tensor:
     """Logits (M, N, p) of the pairs (a, b) on collapsed weights, without dropout."""
-    return torch.bmm(s.activate(rows(W_in, a) + rows(W_in, b)), W_out)
+    return s.matmul(s.activate(rows(W_in, a) + rows(W_in, b)), W_out)
 
 
 def modadd_metrics(s: ModelStack, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -195,7 +215,7 @@ def modadd_step(s: ModelStack, want_metrics: bool) -> tuple[dict[str, torch.Tens
     mask = s.dropout_masks(tuple(h.shape[1:]))
     if mask is not None:
         h = h * mask
-    logits = torch.bmm(h, W_out)                              # (M, N, p)
+    logits = s.matmul(h, W_out)                               # (M, N, p)
 
     metrics = {}
     if want_metrics:
@@ -215,8 +235,8 @@ def modadd_step(s: ModelStack, want_metrics: bool) -> tuple[dict[str, torch.Tens
         d_logits = torch.softmax(logits, -1).sub_(s.train_one_hot).mul_(scale)
 
     # Backward pass to the collapsed weights.
-    g_W_out = torch.bmm(h.transpose(1, 2), d_logits)          # (M, H, p)
-    d_h = torch.bmm(d_logits, W_out.transpose(1, 2))          # (M, N, H)
+    g_W_out = s.matmul(h.transpose(1, 2), d_logits)           # (M, H, p)
+    d_h = s.matmul(d_logits, W_out.transpose(1, 2))           # (M, N, H)
     if mask is not None:
         d_h = d_h * mask
     d_pre = s.activation_grad(d_h, pre)
@@ -227,10 +247,10 @@ def modadd_step(s: ModelStack, want_metrics: bool) -> tuple[dict[str, torch.Tens
     # Chain rule to the raw parameters: W_in = e_in @ hidden, W_out = out @ e_out.T.
     e_in, e_out = s.embeddings()
     hidden, out = s.params["hidden"], s.params["out"]
-    grads = {"hidden": torch.bmm(e_in.transpose(1, 2), g_W_in),    # (M, d, H)
-             "out": torch.bmm(g_W_out, e_out)}                      # (M, H, d)
-    g_e_in = torch.bmm(g_W_in, hidden.transpose(1, 2))              # (M, p, d)
-    g_e_out = torch.bmm(g_W_out.transpose(1, 2), out)               # (M, p, d)
+    grads = {"hidden": s.matmul(e_in.transpose(1, 2), g_W_in),     # (M, d, H)
+             "out": s.matmul(g_W_out, e_out)}                       # (M, H, d)
+    g_e_in = s.matmul(g_W_in, hidden.transpose(1, 2))               # (M, p, d)
+    g_e_out = s.matmul(g_W_out.transpose(1, 2), out)                # (M, p, d)
     if s.embedding == "tied":
         grads["embed"] = g_e_in + g_e_out
     elif s.embedding == "untied":

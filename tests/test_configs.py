@@ -46,10 +46,16 @@ def test_replace_makes_an_experiment():
     ("embed_size", 0), ("hidden_size", -3), ("activation", "tanh"), ("dropout", 1.0),
     ("regularizer", "l3"), ("weight_decay", -1.0), ("lr", 0.0), ("lr", -1e-3), ("beta1", 1.0),
     ("steps", 0), ("log_every", 0), ("save_every", -1), ("seed", -1), ("loss", "mse"), ("dtype", "int8"),
+    ("matmul_rounding", "fp16"), ("matmul_rounding", None),
 ])
 def test_bad_modadd_value_names_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         replace(grokkit.PAIR_MODADD, **{field: value})
+
+
+def test_matmul_rounding_is_refused_with_float64_naming_both():
+    with pytest.raises(ValueError, match="matmul_rounding = 'tf32' is not allowed.*dtype = 'float64'"):
+        replace(grokkit.PAIR_MODADD, dtype="float64", matmul_rounding="tf32")
 
 
 @pytest.mark.parametrize("field,value", [
@@ -261,7 +267,7 @@ MODADD = {
     "p": _ints(3, 13, huge=10**7), "train_fraction": _reals(0.0, 1.0, lo_open=True, hi_open=True),
     "symmetric": (st.booleans(), st.one_of(st.integers(0, 1), st.text(max_size=3), st.none())),
     "embedding": _choices(grokkit.configs.EMBEDDINGS), "embed_size": _ints(1, 6, huge=10**10),
-    "hidden_size": _ints(1, 6, huge=10**10),
+    "hidden_size": _ints(1, 6, huge=10**10), "matmul_rounding": _choices(grokkit.configs.MATMUL_ROUNDINGS),
 }
 PARITY = {"n_bits": _ints(1, 8, huge=10**11), "k": _ints(1, 8), "n_train": _ints(1, 24, huge=10**12),
           "n_test": _ints(1, 24, huge=10**12), "hidden_size": _ints(1, 6, huge=10**10)}
@@ -303,6 +309,8 @@ def _violated_relations(cls, v, bad):
     if not {"embedding", "embed_size", "circular_freqs"} & bad and v["embedding"] == "circular" \
             and v["embed_size"] != 2 * len(v["circular_freqs"]):
         out.add("embed_size")
+    if not {"matmul_rounding", "dtype"} & bad and v["matmul_rounding"] != "none" and v["dtype"] != "float32":
+        out.add("matmul_rounding")
     if not {"p", "symmetric", "train_fraction"} & bad:
         n_pairs = v["p"] * (v["p"] + 1) // 2 if v["symmetric"] else v["p"] ** 2
         if int(v["train_fraction"] * n_pairs) < 1:

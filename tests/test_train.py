@@ -6,10 +6,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 import grokkit
 from grokkit.reference import train_reference
 from grokkit.run import Run, schedule
+from grokkit.training import round_inputs
 
 SMALL = replace(grokkit.PAIR_MODADD, p=23, embed_size=32, hidden_size=8, steps=60, log_every=10,
                 save_every=20, dtype="float64")
@@ -61,7 +63,8 @@ def test_train_many_matches_one_at_a_time():
     base = replace(SMALL, dtype="float32", steps=200, log_every=20, save_every=100)
     cfgs = [replace(base, seed=1), replace(base, seed=2, weight_decay=0.1),
             replace(base, seed=3, lr=3e-3, beta1=0.8), replace(base, seed=4, regularizer="l1", weight_decay=1e-5),
-            replace(base, p=19, seed=5)]
+            replace(base, p=19, seed=5), replace(base, seed=6, matmul_rounding="tf32"),
+            replace(base, seed=7, matmul_rounding="bfloat16")]
     parity = [replace(SMALL_PARITY, dtype="float32", steps=200, seed=s, weight_decay=0.1 * s) for s in range(3)]
     together = grokkit.train_many(cfgs + parity, progress=False)
     for cfg, run in zip(cfgs + parity, together):
@@ -144,6 +147,30 @@ def test_grokfast_and_stablemax_options_run_and_change_training():
     assert not np.allclose(plain.W_in[-1], gf.W_in[-1])
     assert not np.allclose(plain.W_in[-1], sm.W_in[-1])
     assert np.isfinite(sm.metrics["train_loss"]).all()
+
+
+def test_round_inputs_keeps_ten_or_seven_mantissa_bits_rounding_ties_to_even():
+    x = torch.tensor([1 + 2**-11, 1 + 3 * 2**-11, -(1 + 3 * 2**-11), 1 + 2**-11 + 2**-20, 1 + 2**-8, 1 + 3 * 2**-8])
+    assert round_inputs(x, "tf32").tolist() == [1.0, 1 + 2**-9, -(1 + 2**-9), 1 + 2**-10, 1 + 2**-8, 1 + 3 * 2**-8]
+    assert round_inputs(x, "bfloat16").tolist() == [1.0, 1.0, -1.0, 1.0, 1.0, 1 + 2**-6]
+    y = torch.randn(40, 30).t()                 # a transposed view, as the engine passes: same values
+    assert torch.equal(round_inputs(y, "tf32"), y.half().float())    # float16 keeps 10 bits too
+
+
+def test_matmul_rounding_changes_a_step_by_about_its_precision():
+    base = replace(SMALL, dtype="float32", steps=1, log_every=1, save_every=0)
+    plain, tf32, bf16 = (grokkit.train(replace(base, matmul_rounding=r), progress=False)
+                         for r in ("none", "tf32", "bfloat16"))
+
+    def gap(run):    # after one step; later, Adam's sign-like first steps blur the difference
+        return np.abs(run.W_in[-1] - plain.W_in[-1]).max() / np.abs(plain.W_in[-1]).max()
+    assert 0 < gap(tf32) < 1e-3                  # measured 4e-4 (TF32 keeps 10 bits)
+    assert 3 * gap(tf32) < gap(bf16) < 1e-2      # measured 2.7e-3 (bfloat16 keeps 7)
+
+
+def test_the_literal_model_refuses_matmul_rounding_by_name():
+    with pytest.raises(ValueError, match="matmul_rounding = 'tf32' is not allowed"):
+        train_reference(replace(SMALL, dtype="float32", matmul_rounding="tf32"))
 
 
 def test_train_many_rejects_a_non_config():

@@ -75,7 +75,7 @@ def _architecture(regularizer: str = "l2") -> Grid:
 # half of ours do. Each candidate changes one or two settings of the main model and keeps
 # everything else; its grid is the seed sweep with those fields changed. Each was run for
 # seeds 0-29 (``--seeds 30``), the one that makes every seed grok (half the pairs) for 90.
-SEED_CANDIDATES: dict[str, tuple[dict[str, float], str]] = {
+SEED_CANDIDATES: dict[str, tuple[dict[str, float | str], str]] = {
     "seeds_fraction45": ({"train_fraction": 0.45}, "45% of the pairs for training instead of 40%"),
     "seeds_fraction50": ({"train_fraction": 0.5}, "half the pairs for training instead of 40%"),
     "seeds_lr3e-3": ({"lr": 3e-3}, "learning rate 3e-3 instead of 1e-3"),
@@ -83,13 +83,19 @@ SEED_CANDIDATES: dict[str, tuple[dict[str, float], str]] = {
     "seeds_fraction50_lr3e-4": ({"train_fraction": 0.5, "lr": 3e-4},
                                 "half the pairs for training and learning rate 3e-4, to slow half the pairs "
                                 "down to the article's timing"),
+    "seeds_tf32": ({"matmul_rounding": "tf32"},
+                   "every matrix product's inputs rounded to TF32, as on a GPU's tensor cores"),
+    "seeds_bfloat16": ({"matmul_rounding": "bfloat16"},
+                       "every matrix product's inputs rounded to bfloat16, as on a TPU"),
+    "seeds_float64": ({"dtype": "float64"}, "float64 arithmetic instead of float32"),
 }
 
 
 def _seed_candidate(name: str) -> Grid:
     fields, what = SEED_CANDIDATES[name]
     seeds = _modadd_seeds()
-    settings = ", ".join(f"{field} = {value:g}" for field, value in fields.items())
+    settings = ", ".join(f"{field} = {value:g}" if isinstance(value, float) else f"{field} = {value!r}"
+                         for field, value in fields.items())
     return Grid(name=name, base=dataclasses.replace(seeds.base, **fields), n_seeds=90,
                 max_batch=seeds.max_batch, curves=seeds.curves, keep_weights=True,
                 description=f"A candidate for the seed puzzle: the seed sweep (PAIR_MODADD, 50,000 steps) "
