@@ -177,3 +177,8 @@ def test_recomputed_seed_of_the_puzzles_solution_groks_when_the_shipped_one_did(
     want = analysis.first_crossing(res.steps, res.article_losses()[1][row], 1e-2, above=False)
     # the same logged steps (every 1,000): exact on the machine that computed it, one interval elsewhere
     assert got is not None and abs(got - want) <= 1_000, f"retrained crosses at {got}, shipped at {want}"
+
+
+def test_seed_sweep_summary_gives_steps_as_counts():
+    res = _shipped("seeds_tf32")
+    assert "median step 29,000, range 15,000-47,000;" in sweep.summary(res)

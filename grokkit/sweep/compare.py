@@ -125,9 +125,10 @@ def summary(res: SweepResults | str, min_loss: float = analysis.DEFAULT_MIN_LOSS
     else:
         c = seed_comparison(res)
         g = c["generalized"]
+        median, span = c["median_crossing_step"], c["crossing_range"]
+        timing = f"median step {median:,.0f}, range {span[0]:,}-{span[1]:,}" if span else "no crossing"
         lines.append(f"generalized (test loss < 1e-2, article scale, within {res.grid.base.steps:,} steps): {g} of "
-                     f"{res.n_done}; median step {c['median_crossing_step']}, range {c['crossing_range']}; "
-                     f"explorable: {c['explorable_crossing']}")
+                     f"{res.n_done}; {timing}; explorable: {c['explorable_crossing']}")
         lines.append(f"models by number of key frequencies, over the {g} generalized models "
                      "(neurons with max |Fourier coefficient| > 10):")
         for k in sorted(set(c["models_by_n_freqs"]) | set(EXPLORABLE_SEED_N_FREQS)):
