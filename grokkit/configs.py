@@ -392,6 +392,5 @@ __all__ = [
     "ModAddConfig", "ParityConfig", "Config", "PAIR_MODADD", "PAIR_FIVE_NEURON", "PAIR_PARITY",
     "REVERSE_GROKKING", "GEN_MEM_GEN", "config_to_dict", "config_from_dict", "make_config",
     "EMBEDDINGS", "ACTIVATIONS", "REGULARIZERS", "LOSSES", "DTYPES", "MATMUL_ROUNDINGS", "estimate_cost",
-    "MAX_MEMORY_BYTES",
-    "MAX_SECONDS",
+    "MAX_MEMORY_BYTES", "MAX_SECONDS",
 ]
