@@ -277,7 +277,9 @@ def test_cuda_without_a_device_is_one_line_before_any_work(tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
-def test_a_killed_pool_worker_stops_the_sweep_in_one_error_and_the_same_call_finishes_it(tmp_path, small_alone):
+@pytest.mark.parametrize("pool_notices_first", [False, True], ids=["at_once", "pool_noticed"])
+def test_a_killed_pool_worker_stops_the_sweep_in_one_error_and_the_same_call_finishes_it(
+        tmp_path, small_alone, pool_notices_first):
     import multiprocessing as mp
     out = tmp_path / "pool"
 
@@ -285,6 +287,9 @@ def test_a_killed_pool_worker_stops_the_sweep_in_one_error_and_the_same_call_fin
         workers = mp.active_children()
         if workers and res.n_done < SMALL.n_runs:
             os.kill(workers[0].pid, signal.SIGKILL)
+            if pool_notices_first:  # the next submit, not a result, then meets the broken pool
+                workers[0].join(timeout=10)
+                time.sleep(1.0)
 
     with pytest.raises(sweep.SweepError, match="a worker process died.*run the same command to continue"):
         sweep.run_sweep(SMALL, out, progress=False, jobs=2, on_batch=kill_a_worker)

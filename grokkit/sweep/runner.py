@@ -311,12 +311,13 @@ def _run_on(executor: cf.Executor, res: SweepResults, base: Path, batches: list[
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for fut in sorted(done, key=lambda f: min(pending[f])):
                 rows = pending.pop(fut)
-                try:
-                    recs = fut.result()
-                except cf.process.BrokenProcessPool as e:
-                    raise SweepError(f"a worker process died ({e}); the {res.n_done} runs saved in "
-                                     f"{pair(base)[0]} are kept: run the same command to continue") from e
-                _finish_batch(res, base, rows, recs, bar, on_batch)
+                _finish_batch(res, base, rows, fut.result(), bar, on_batch)
+    except cf.process.BrokenProcessPool as e:
+        # Raised by result() of a batch the dead worker held, or by submit() once the pool knows.
+        for fut in pending:
+            fut.cancel()
+        raise SweepError(f"a worker process died ({e}); the {res.n_done} runs saved in "
+                         f"{pair(base)[0]} are kept: run the same command to continue") from e
     except BaseException:
         for fut in pending:
             fut.cancel()
