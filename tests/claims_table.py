@@ -86,7 +86,7 @@ GROUPS: dict[str, list] = {
     "five_seeds": [replace(grokkit.PAIR_FIVE_NEURON, seed=s) for s in range(8)],                 # nb04-020
     "constraints": [replace(_base06, seed=s, **o) for o in CONSTRAINTS.values() for s in range(4)],  # 88ad4d65
     "reverse": [grokkit.REVERSE_GROKKING],                                                       # c53e8094
-    "gen_mem_gen": [grokkit.GEN_MEM_GEN],                                                        # d5be58b7
+    "gen_mem_gen": [grokkit.GEN_MEM_GEN, replace(grokkit.GEN_MEM_GEN, seed=3)],                  # d5be58b7, cb14a6a0
     "collapse": list(COLLAPSE.values()),                                                         # 2e05d3f5
     "architectures": [replace(_base06, seed=s, **o) for o in ARCHITECTURES.values() for s in range(3)],  # nb06-arch-train
     "grokfast": [replace(_base07, seed=s, **o) for o in OPTIMIZERS.values() for s in range(6)],  # 26e58fef
@@ -362,21 +362,29 @@ def nb06_reverse(runs, dtype, v: Verdicts) -> None:
 
 
 def nb06_gen_mem_gen(runs, dtype, v: Verdicts) -> None:
-    """06 §3: GEN_MEM_GEN, seed 78 (cell 46d4090c)."""
-    (g,) = runs
+    """06 §3: GEN_MEM_GEN, seed 78 (cell 46d4090c), and seed 3, which the prose of cb14a6a0 says makes the round trip."""
+    g, g3 = runs
     m, steps = g.metrics, g.steps
     early = int(np.argmin(np.where(steps <= 5_000, m["test_loss"], np.inf)))
     peak = early + int(np.argmax(m["test_loss"][early:]))
     low = m["test_acc"][early:peak + 1].min()
     v.claim("(46d4090c) it generalizes first: test accuracy above 90% within 5,000 steps", m["test_acc"][early] > 0.9,
             f"{m['test_acc'][early]:.3f} at {steps[early]}")
-    v.claim("(46d4090c) then memorizes: test loss at least doubles, train accuracy 100%, test accuracy drops",
-            m["test_loss"][peak] >= 2 * m["test_loss"][early] and m["train_acc"][peak] == 1.0
+    v.claim("(46d4090c) then memorizes: test loss more than quadruples, train accuracy 100%, test accuracy drops",
+            m["test_loss"][peak] > 4 * m["test_loss"][early] and m["train_acc"][peak] == 1.0
             and low < m["test_acc"][early] - 0.02,
             f"test loss {m['test_loss'][early]:.2f} -> {m['test_loss'][peak]:.2f} at {steps[peak]}, acc low {low:.3f}")
-    v.claim("(46d4090c) then generalizes again: test loss under 2/3 of its peak, accuracy 2 points above its low",
-            m["test_loss"][-1] < 2 / 3 * m["test_loss"][peak] and m["test_acc"][-1] >= low + 0.02,
-            f"end test loss {m['test_loss'][-1]:.2f}, acc {m['test_acc'][-1]:.3f}")
+    v.claim("(46d4090c) then generalizes again: test loss below half its peak, end accuracy 2 points above its low",
+            m["test_loss"][peak:].min() < m["test_loss"][peak] / 2 and m["test_acc"][-1] >= low + 0.02,
+            f"lowest test loss after the peak {m['test_loss'][peak:].min():.2f}, end acc {m['test_acc'][-1]:.3f}")
+    m3, steps3 = g3.metrics, g3.steps
+    early3 = int(np.argmin(np.where(steps3 <= 5_000, m3["test_loss"], np.inf)))
+    peak3 = early3 + int(np.argmax(m3["test_loss"][early3:]))
+    low3 = m3["test_acc"][early3:peak3 + 1].min()
+    v.claim("(cb14a6a0) seed 3 makes the round trip: about 92%, a dip to about 91%, then 100%",
+            abs(m3["test_acc"][early3] - 0.92) < 0.01 and abs(low3 - 0.91) < 0.01 and low3 < m3["test_acc"][early3]
+            and m3["test_acc"][-1] == 1.0,
+            f"{m3['test_acc'][early3]:.3f}, low {low3:.3f}, end {m3['test_acc'][-1]:.3f}")
 
 
 def _right_probability(logits, labels, dtype, loss):
@@ -468,7 +476,7 @@ def nb07_phase(runs, dtype, v: Verdicts) -> None:
     v.claim("(64db805a) along the largest lr: memorization, then grokking, then comprehension",
             top[:3] == ["memorization", "grokking", "comprehension"], f"{list(phase[-1])}")
     col3 = list(phase[:, WDS07.index(3.0)])
-    v.claim("(208d9ff1) two cells at weight decay 3 memorize", col3.count("memorization") == 2, f"{col3}")
+    v.claim("(208d9ff1) three of the five cells at weight decay 3 memorize", col3.count("memorization") == 3, f"{col3}")
 
 
 @dataclass(frozen=True)
