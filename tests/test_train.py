@@ -153,8 +153,11 @@ def test_round_inputs_keeps_ten_or_seven_mantissa_bits_rounding_ties_to_even():
     x = torch.tensor([1 + 2**-11, 1 + 3 * 2**-11, -(1 + 3 * 2**-11), 1 + 2**-11 + 2**-20, 1 + 2**-8, 1 + 3 * 2**-8])
     assert round_inputs(x, "tf32").tolist() == [1.0, 1 + 2**-9, -(1 + 2**-9), 1 + 2**-10, 1 + 2**-8, 1 + 3 * 2**-8]
     assert round_inputs(x, "bfloat16").tolist() == [1.0, 1.0, -1.0, 1.0, 1.0, 1 + 2**-6]
-    y = torch.randn(40, 30).t()                 # a transposed view, as the engine passes: same values
-    assert torch.equal(round_inputs(y, "tf32"), y.half().float())    # float16 keeps 10 bits too
+    y = torch.randn(40, 30, generator=torch.Generator().manual_seed(0))
+    y = (y.sign() * y.abs().clamp(min=2**-14)).t()   # a transposed view, as the engine passes: same values
+    # float16 keeps 10 bits too, but only where it is normal: below 2**-14 its subnormals keep fewer
+    # (CI once drew such a value from an unseeded randn)
+    assert torch.equal(round_inputs(y, "tf32"), y.half().float())
 
 
 def test_matmul_rounding_changes_a_step_by_about_its_precision():
