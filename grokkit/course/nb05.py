@@ -352,7 +352,7 @@ def check_hidden_progress(run: Any, measures: dict[str, np.ndarray], margin: int
     check_claim(
         _("the restricted loss falls below chance well before the test loss does"),
         bool(restricted_step is not None and restricted_step + margin <= test_step),
-        _("chance level ln {p} = {chance:.2f}: restricted loss below it from step {restricted}, test loss from step "
+        _("chance level ln {p} = {chance:.2f}: restricted loss below it from step {restricted:,}, test loss from step "
           "{test:,}").format(p=p, chance=chance, restricted=restricted_step, test=test_step),
     )
     i0 = int(np.argmax(after))
