@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from grokkit.course import CheckFailed, check_grokking, set_language
-from grokkit.course.i18n import ENV_VAR, _translations, compile_po, language, parse_po
+from grokkit.course.i18n import ENV_VAR, compile_po, language, parse_po
+from grokkit.course.i18n import _ as translate
 from grokkit.course.nb00 import check_first_step_reaching
 from grokkit.course.nb03 import check_classify, check_slowest_answer
 from grokkit.course.zh import token_problems
@@ -211,7 +212,7 @@ def test_an_unknown_language_is_named(monkeypatch):
 # --------------------------------------------------------------------------- the .po machinery
 
 
-def test_the_po_file_compiles_to_a_catalog_gettext_reads():
+def test_the_po_file_compiles_to_a_catalog_gettext_reads(monkeypatch):
     entries = parse_po('msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n"Plural-Forms: nplurals=1; plural=0;\\n"\n\n'
                        'msgid "a {x}"\nmsgstr "甲 {x}"\n\n#, fuzzy\nmsgid "b"\nmsgstr "乙"\n\n'
                        'msgid "{n} case"\nmsgid_plural "{n} cases"\nmsgstr[0] "{n} 例"\n')
@@ -219,7 +220,8 @@ def test_the_po_file_compiles_to_a_catalog_gettext_reads():
     assert catalog.gettext("a {x}") == "甲 {x}"
     assert catalog.gettext("b") == "b", "fuzzy entries are not used, as msgfmt does"
     assert catalog.ngettext("{n} case", "{n} cases", 3) == "{n} 例"
-    assert _translations("zh").gettext("✅ {name} passed") == "✅ {name} 通过"
+    monkeypatch.setenv(ENV_VAR, "zh")       # and the shipped catalog, through the public _() (imported as translate)
+    assert translate("✅ {name} passed") == "✅ {name} 通过"
 
 
 def test_a_malformed_po_file_is_named():
