@@ -156,7 +156,6 @@ def test_round_inputs_keeps_ten_or_seven_mantissa_bits_rounding_ties_to_even():
     y = torch.randn(40, 30, generator=torch.Generator().manual_seed(0))
     y = (y.sign() * y.abs().clamp(min=2**-14)).t()   # a transposed view, as the engine passes: same values
     # float16 keeps 10 bits too, but only where it is normal: below 2**-14 its subnormals keep fewer
-    # (CI once drew such a value from an unseeded randn)
     assert torch.equal(round_inputs(y, "tf32"), y.half().float())
 
 
