@@ -437,7 +437,7 @@ def nb07_grokfast(runs, dtype, v: Verdicts) -> None:
     by = {name: runs[i * 6:(i + 1) * 6] for i, name in enumerate(OPTIMIZERS)}
     st = {name: [first_crossing(r.steps, r.metrics["test_acc"], 0.95) for r in rs] for name, rs in by.items()}
     best = {name: max(float(r.metrics["test_acc"].max()) for r in rs) for name, rs in by.items()}
-    med = {name: c07.median_steps([x for x in s if x is not None] or [None]) for name, s in st.items()}
+    med = {name: c07.median_steps(s, reached_only=True) for name, s in st.items()}
     reached = {name: sum(s is not None for s in ss) for name, ss in st.items()}
     v.claim("(3730363d) without weight decay no seed generalizes, with or without Grokfast",
             best["no weight decay"] < 0.5 and best["no weight decay + Grokfast"] < 0.5, f"{best}")

@@ -88,6 +88,11 @@ def test_median_steps_counts_never_as_infinitely_slow():
         median_steps([])
 
 
+def test_median_steps_reached_only_ignores_the_runs_that_never_got_there():
+    assert median_steps([None, None, 5, 7], reached_only=True) == 6
+    assert median_steps([None, None], reached_only=True) == np.inf
+
+
 # --------------------------------------------------------------------------- 7.3
 
 LRS, WDS = [1e-2, 3e-2], [0.0, 1.0, 30.0]

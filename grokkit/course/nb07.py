@@ -45,10 +45,15 @@ def reference_frequency_power(W: np.ndarray) -> np.ndarray:
     return frequency_power(W)
 
 
-def median_steps(steps: Sequence[int | None]) -> float:
-    """Median of steps-to-generalize, counting a run that never got there (None) as infinitely slow."""
+def median_steps(steps: Sequence[int | None], reached_only: bool = False) -> float:
+    """Median of steps-to-generalize, counting a run that never got there (None) as infinitely slow.
+
+    reached_only=True: the median over the runs that got there (inf if none did).
+    """
     if len(steps) == 0:
         raise ValueError("median_steps needs at least one value")
+    if reached_only:
+        steps = [s for s in steps if s is not None] or [None]
     return float(np.median([np.inf if s is None else s for s in steps]))
 
 

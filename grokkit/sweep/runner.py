@@ -312,15 +312,12 @@ def _run_on(executor: cf.Executor, res: SweepResults, base: Path, batches: list[
             for fut in sorted(done, key=lambda f: min(pending[f])):
                 rows = pending.pop(fut)
                 _finish_batch(res, base, rows, fut.result(), bar, on_batch)
-    except cf.process.BrokenProcessPool as e:
-        # Raised by result() of a batch the dead worker held, or by submit() once the pool knows.
+    except BaseException as e:
         for fut in pending:
             fut.cancel()
-        raise SweepError(f"a worker process died ({e}); the {res.n_done} runs saved in "
-                         f"{pair(base)[0]} are kept: run the same command to continue") from e
-    except BaseException:
-        for fut in pending:
-            fut.cancel()
+        if isinstance(e, cf.process.BrokenProcessPool):    # from result() or, once the pool knows, submit()
+            raise SweepError(f"a worker process died ({e}); the {res.n_done} runs saved in "
+                             f"{pair(base)[0]} are kept: run the same command to continue") from e
         raise
 
 
