@@ -5,7 +5,9 @@ Measures, in one process:
   2. PAIR_MODADD, --steps steps, one run (goals for 50,000 steps: <= 30 s on 2 cores,
      <= 35 s on 1 core; a single model trains on one thread either way);
   3. train_many of --seeds seeds of PAIR_MODADD: FLOPs per step counted from the model's
-     matrix products, achieved GFLOP/s and the fraction of the peak (goal: >= 35%);
+     matrix products, achieved GFLOP/s and the fraction of the peak (goal: >= 35%), and
+     what the lone run's step time of 2 would give with no loss side by side (the busiest
+     of --threads workers trains ceil(seeds / threads) models), against the step time 35% needs;
   4. the straightforward implementation (grokkit.reference: the literal torch.nn model,
      autograd, torch.optim.AdamW) for --ref-steps steps, and the engine's speed-up over it;
   5. with --kernel-checkout DIR: the single run of step 2 again in a subprocess that imports
@@ -20,6 +22,7 @@ Usage: python benchmarks/train_speed.py [--steps 50000] [--seeds 9] [--ref-steps
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -98,6 +101,12 @@ def main() -> None:
     gflops = flops * args.steps * args.seeds / many / 1e9
     print(f"train_many, {args.seeds} seeds: {many:.1f} s, {gflops:.1f} GFLOP/s = {100 * gflops / peak:.0f}% of peak "
           f"({many / args.seeds / args.steps * 50_000:.1f} s per run of 50,000 steps)")
+    busiest = math.ceil(args.seeds / args.threads)
+    lossless = flops * args.seeds / (busiest * one / args.steps) / 1e9
+    needed = flops * args.seeds / (busiest * 0.35 * peak * 1e9)
+    print(f"  at the lone run's step time, side by side with no loss ({busiest} of {args.seeds} models on the "
+          f"busiest of {args.threads} workers): {lossless:.1f} GFLOP/s = {100 * lossless / peak:.0f}% of peak; "
+          f"35% needs {needed * 1e6:.0f} us per model-step ({needed * 50_000:.1f} s per run of 50,000 steps)")
 
     from grokkit.reference import train_reference   # here: step 5's subprocess may import an older grokkit
 
