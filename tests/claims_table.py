@@ -361,17 +361,18 @@ def nb06_reverse(runs, dtype, v: Verdicts) -> None:
             low > 0.5 and share[0] < 0.2, f"start {share[0]:.2f}, lowest after best {low:.2f}")
 
 
-def _round_trip(run) -> tuple[dict, np.ndarray, int, int, float]:
-    """A GEN_MEM_GEN run's metrics, steps, first generalizing log index (<= 5,000), test-loss peak after it, accuracy low."""
-    m, steps = run.metrics, run.steps
-    early = int(np.argmin(np.where(steps <= 5_000, m["test_loss"], np.inf)))
+def _round_trip(run) -> tuple[int, int, float]:
+    """A GEN_MEM_GEN run's first generalizing log index (<= 5,000 steps), its test-loss peak after it, the accuracy low between."""
+    m = run.metrics
+    early = int(np.argmin(np.where(run.steps <= 5_000, m["test_loss"], np.inf)))
     peak = early + int(np.argmax(m["test_loss"][early:]))
-    return m, steps, early, peak, float(m["test_acc"][early:peak + 1].min())
+    return early, peak, float(m["test_acc"][early:peak + 1].min())
 
 
 def nb06_gen_mem_gen(runs, dtype, v: Verdicts) -> None:
     """06 §3: GEN_MEM_GEN, seed 78 (cell 46d4090c), and seed 3, which the prose of cb14a6a0 says makes the round trip."""
-    m, steps, early, peak, low = _round_trip(runs[0])
+    m, steps = runs[0].metrics, runs[0].steps
+    early, peak, low = _round_trip(runs[0])
     v.claim("(46d4090c) it generalizes first: test accuracy above 90% within 5,000 steps", m["test_acc"][early] > 0.9,
             f"{m['test_acc'][early]:.3f} at {steps[early]}")
     v.claim("(46d4090c) then memorizes: test loss more than quadruples, train accuracy 100%, test accuracy drops",
@@ -381,7 +382,8 @@ def nb06_gen_mem_gen(runs, dtype, v: Verdicts) -> None:
     v.claim("(46d4090c) then generalizes again: test loss below half its peak, end accuracy 2 points above its low",
             m["test_loss"][peak:].min() < m["test_loss"][peak] / 2 and m["test_acc"][-1] >= low + 0.02,
             f"lowest test loss after the peak {m['test_loss'][peak:].min():.2f}, end acc {m['test_acc'][-1]:.3f}")
-    m3, _, early3, _, low3 = _round_trip(runs[1])
+    m3 = runs[1].metrics
+    early3, _, low3 = _round_trip(runs[1])
     v.claim("(cb14a6a0) seed 3 makes the round trip: about 92%, a dip to about 91%, then 100%",
             abs(m3["test_acc"][early3] - 0.92) < 0.01 and abs(low3 - 0.91) < 0.01 and low3 < m3["test_acc"][early3]
             and m3["test_acc"][-1] == 1.0,

@@ -53,7 +53,9 @@ def median_steps(steps: Sequence[int | None], reached_only: bool = False) -> flo
     if len(steps) == 0:
         raise ValueError("median_steps needs at least one value")
     if reached_only:
-        steps = [s for s in steps if s is not None] or [None]
+        steps = [s for s in steps if s is not None]
+        if not steps:
+            return np.inf
     return float(np.median([np.inf if s is None else s for s in steps]))
 
 
