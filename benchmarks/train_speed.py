@@ -13,10 +13,12 @@ Measures, in one process:
   5. with --kernel-checkout DIR: the single run of step 2 again in a subprocess that imports
      grokkit from DIR, e.g. a checkout of the last commit with the C kernel (5ba383e) built
      in place (see benchmarks/README.md), so the price of readability is measured on the
-     same machine in the same sitting.
+     same machine in the same sitting;
+  6. with --compile: steps 2 and 3 again with the modular-addition step compiled by
+     torch.compile, which grokkit does not offer (docs/performance.md says why).
 
 Usage: python benchmarks/train_speed.py [--steps 50000] [--seeds 9] [--ref-steps 300]
-       [--threads 2] [--kernel-checkout DIR]
+       [--threads 2] [--kernel-checkout DIR] [--compile]
 """
 
 from __future__ import annotations
@@ -69,6 +71,33 @@ def one_run_seconds(steps: int) -> float:
     return best
 
 
+def nine_seeds_seconds(cfg: grokkit.ModAddConfig, seeds: int) -> float:
+    """Seconds for train_many of ``seeds`` seeds of ``cfg`` (after a short warm-up of the same stacks)."""
+    configs = [replace(cfg, seed=s) for s in range(seeds)]
+    grokkit.train_many([replace(c, steps=50) for c in configs], progress=False)
+    t = time.perf_counter()
+    grokkit.train_many(configs, progress=False)
+    return time.perf_counter() - t
+
+
+def compiled_figures(steps: int, seeds: int, flops: float, peak: float) -> None:
+    """Print steps 2 and 3 with grokkit.training.modadd_step swapped for its torch.compile'd version."""
+    from grokkit import training
+
+    eager = training.modadd_step
+    training.modadd_step = torch.compile(eager, dynamic=False)
+    try:
+        t = time.perf_counter()
+        grokkit.train(replace(grokkit.PAIR_MODADD, steps=50), progress=False)
+        print(f"torch.compile (inductor, default mode): first 50 steps {time.perf_counter() - t:.1f} s with compiling")
+        one = one_run_seconds(steps)
+        many = nine_seeds_seconds(replace(grokkit.PAIR_MODADD, steps=steps), seeds)
+    finally:
+        training.modadd_step = eager
+    print(f"  compiled: one run {one:.1f} s ({one / steps * 50_000:.1f} s per 50,000 steps); train_many of {seeds} "
+          f"seeds {many:.1f} s = {100 * flops * steps * seeds / many / 1e9 / peak:.0f}% of peak")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=50_000)
@@ -76,6 +105,7 @@ def main() -> None:
     ap.add_argument("--ref-steps", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--kernel-checkout", default=None, help="a checkout of grokkit with its C kernel built")
+    ap.add_argument("--compile", action="store_true", help="also time the step compiled by torch.compile")
     ap.add_argument("--one-run-only", action="store_true", help=argparse.SUPPRESS)   # the subprocess of step 5
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -94,10 +124,7 @@ def main() -> None:
     print(f"one PAIR_MODADD run, {args.steps:,} steps: {one:.1f} s ({per_50k:.1f} s per 50,000 steps; "
           f"{flops * args.steps / one / 1e9:.1f} GFLOP/s, {100 * flops * args.steps / one / 1e9 / peak:.0f}% of peak)")
 
-    seeds = [replace(cfg, seed=s) for s in range(args.seeds)]
-    t = time.perf_counter()
-    grokkit.train_many(seeds, progress=False)
-    many = time.perf_counter() - t
+    many = nine_seeds_seconds(cfg, args.seeds)
     gflops = flops * args.steps * args.seeds / many / 1e9
     print(f"train_many, {args.seeds} seeds: {many:.1f} s, {gflops:.1f} GFLOP/s = {100 * gflops / peak:.0f}% of peak "
           f"({many / args.seeds / args.steps * 50_000:.1f} s per run of 50,000 steps)")
@@ -107,6 +134,9 @@ def main() -> None:
     print(f"  at the lone run's step time, side by side with no loss ({busiest} of {args.seeds} models on the "
           f"busiest of {args.threads} workers): {lossless:.1f} GFLOP/s = {100 * lossless / peak:.0f}% of peak; "
           f"35% needs {needed * 1e6:.0f} us per model-step ({needed * 50_000:.1f} s per run of 50,000 steps)")
+
+    if args.compile:
+        compiled_figures(args.steps, args.seeds, flops, peak)
 
     from grokkit.reference import train_reference   # here: step 5's subprocess may import an older grokkit
 
