@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import grokkit
 from grokkit import analysis, fourier, sweep
@@ -135,7 +136,7 @@ def test_results_are_plain_data_with_a_json_status(demo_full):
     assert meta["spec_hash"] == DEMO.spec_hash()
     assert sum(meta["class_counts"].values()) == 12
     assert meta["engines"] == [sweep.ENGINE] and (demo_full.arrays["engine"] == 0).all()
-    assert "training.py" in sweep.ENGINE
+    assert "training.py" in sweep.ENGINE and f"CPU kernels {torch.backends.cpu.get_cpu_capability()}" in sweep.ENGINE
     assert not [p for p in npz.parent.iterdir() if p.name.endswith(".tmp") and "lock" not in p.name]
 
 

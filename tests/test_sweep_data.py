@@ -12,7 +12,7 @@ compares it with the shipped rows:
   and (16, 1500) kept at least 8/9 in every setting. With the engine that computed the
   shipped runs, retraining is exact (9/9).
 - seed sweep: the first two shipped seeds (50,000 steps each, ~2 minutes), which must
-  have the same key frequencies.
+  have the same key frequencies (only where torch runs the kernels that computed them: below).
 - seed-puzzle candidates (notebook 05): seed 0 of the change that makes every seed grok
   (train fraction 0.5; ~30 s), whose test loss must reach the article's level at the
   shipped step; and for the seed sweep and every candidate, seed 0's first 5,000 steps
@@ -22,7 +22,15 @@ compares it with the shipped rows:
   alone; each must keep its class and its final test accuracy within 0.02 (on the machine
   that computed them the match is exact).
 
-A test skips only when that sweep's file is not shipped at all.
+The shipped sweeps were computed on x86 machines where torch runs its AVX-512 kernels
+(``torch.backends.cpu.get_cpu_capability()`` says "AVX512"). Torch's AVX2 kernels round
+differently, and a modular-addition run then parts from the shipped one within its first
+1,000 steps (measured 2026-12-08 on seed 0 of every seed sweep: a logged train loss up to 45x
+apart, the weight norm up to 20%; classes and test accuracies of the parity and architecture
+samples held). On such a machine the seed-sweep checks keep what rounding cannot change: the
+logged values at step 0 (seed, split, initialization, loss) exactly, the weight norm's path
+within 25%; the key-frequency check, which needs the same kernels, skips saying so.
+A test skips only then, or when that sweep's file is not shipped at all.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import grokkit
 from grokkit import analysis, sweep
@@ -39,6 +48,8 @@ from grokkit import analysis, sweep
 CHEAP_CELLS = [(16, 1000), (16, 1500)]
 SAMPLE_SEED = 2023
 N_SEED_SWEEP_CHECK = 2
+SHIPPED_KERNELS = "AVX512"       # the torch CPU capability of the machines that computed the shipped sweeps
+SAME_KERNELS = torch.backends.cpu.get_cpu_capability() == SHIPPED_KERNELS
 
 
 # One torch thread for the whole module (the shared fixture in conftest.py).
@@ -124,6 +135,9 @@ def test_recomputed_parity_sample_has_the_shipped_classes():
 @pytest.mark.slow
 def test_recomputed_first_seeds_have_the_shipped_key_frequencies():
     res = _shipped("modadd_seeds")
+    if not SAME_KERNELS:
+        pytest.skip(f"torch runs its {torch.backends.cpu.get_cpu_capability()} kernels here, the shipped seeds were "
+                    f"computed with its {SHIPPED_KERNELS} ones: which frequencies a seed finds depends on the rounding")
     rows = [r for r in range(N_SEED_SWEEP_CHECK)]
     assert res.done[rows].all(), f"the first {N_SEED_SWEEP_CHECK} seeds are not in the shipped seed sweep"
     runs = sweep.retrain(res, rows)
@@ -160,9 +174,13 @@ def test_each_seed_sweeps_first_5000_steps_of_seed_0_recompute_to_the_shipped_cu
     n = len(run.steps)
     assert np.array_equal(run.steps, res.steps[:n])
     for curve in ("train_loss", "test_loss", "l2_norm"):
-        # exact on the machine that computed them; 1% leaves room for another CPU's rounding
-        assert np.allclose(run.metrics[curve], res.curve(curve)[row, :n], rtol=1e-2, atol=0), (
-            f"{name}, seed 0, {curve}: retrained {run.metrics[curve]}, shipped {res.curve(curve)[row, :n]}")
+        got, shipped = run.metrics[curve], res.curve(curve)[row, :n]
+        assert np.isclose(got[0], shipped[0], rtol=1e-6, atol=0), f"{name}, {curve} at step 0: {got[0]}, {shipped[0]}"
+        if SAME_KERNELS:    # exact on the machine that computed them, 1% for another such CPU
+            assert np.allclose(got, shipped, rtol=1e-2, atol=0), f"{name}, seed 0, {curve}: {got}, shipped {shipped}"
+    if not SAME_KERNELS:    # other kernels: the runs part (module docstring), the weight norm's path stays near
+        got, shipped = run.metrics["l2_norm"], res.curve("l2_norm")[row, :n]
+        assert np.allclose(got, shipped, rtol=0.25, atol=0), f"{name}, seed 0, l2_norm: {got}, shipped {shipped}"
 
 
 @pytest.mark.slow

@@ -46,7 +46,8 @@ MAX_KEY_SHARE_AT_START = 0.5
 MIN_PURITY = 0.85            # Nanda et al.'s "single-frequency neuron": >= 85% of its power in one frequency
 MIN_PURE_FRACTION = 0.9
 PHASE_TOLERANCE_DEG = 20.0
-MIN_IDEAL_CORRELATION = 0.8
+MIN_IDEAL_CORRELATION = 0.6    # PAIR_MODADD: above 0.8 with torch's AVX-512 kernels, 0.73 (float32) and 0.65
+                               # (float64) with its AVX2 kernels, which round differently; about 0.0 at step 0
 MAX_IDEAL_CORRELATION_AT_START = 0.3
 
 

@@ -33,7 +33,8 @@ from .writer import check_writable, locked, open_results
 
 
 def _engine_id() -> str:
-    """Which engine computed a run: grokkit and torch versions and a hash of the training module as imported."""
+    """Which engine computed a run: grokkit and torch versions, a hash of the training module as imported, and the
+    CPU kernels torch runs (AVX512, AVX2, ...: they round differently, so runs part after a few hundred steps)."""
     import torch
 
     from .. import __version__
@@ -44,7 +45,8 @@ def _engine_id() -> str:
             return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         except OSError:
             return "unknown"
-    return f"grokkit {__version__}, torch {torch.version.__version__}, {Path(engine.__file__).name} {digest(Path(engine.__file__))}"
+    return (f"grokkit {__version__}, torch {torch.version.__version__}, {Path(engine.__file__).name} "
+            f"{digest(Path(engine.__file__))}, CPU kernels {torch.backends.cpu.get_cpu_capability()}")
 
 
 # Read once, when the engine is imported (a later edit of the engine does not change this process).

@@ -37,8 +37,8 @@ class SweepResults:
     Arrays (row = run): ``done``, ``seed``, the swept fields (:meth:`field`), ``steps``
     (shared logged steps), curves ``curve(metric)`` of shape (runs, logged steps), final
     ``train_acc``/``test_acc``, ``diverged``, ``seconds`` (wall) and ``cpu_seconds`` (the
-    worker's CPU time) per model, ``engine`` (index into ``meta["engines"]``: versions and
-    training-module hash that computed the run; -1 unknown), and for seed sweeps ``W_in`` (final collapsed
+    worker's CPU time) per model, ``engine`` (index into ``meta["engines"]``: versions,
+    training-module hash and CPU kernels that computed the run; -1 unknown), and for seed sweeps ``W_in`` (final collapsed
     input weights) and ``freq_neurons`` (neurons per Fourier frequency with strength above
     :data:`grokkit.fourier.SEED_SWEEP_MIN_STRENGTH`; column k = frequency k).
     """
