@@ -71,7 +71,7 @@ def one_run_seconds(steps: int) -> float:
     return best
 
 
-def nine_seeds_seconds(cfg: grokkit.ModAddConfig, seeds: int) -> float:
+def many_seeds_seconds(cfg: grokkit.ModAddConfig, seeds: int) -> float:
     """Seconds for train_many of ``seeds`` seeds of ``cfg`` (after a short warm-up of the same stacks)."""
     configs = [replace(cfg, seed=s) for s in range(seeds)]
     grokkit.train_many([replace(c, steps=50) for c in configs], progress=False)
@@ -91,7 +91,7 @@ def compiled_figures(steps: int, seeds: int, flops: float, peak: float) -> None:
         grokkit.train(replace(grokkit.PAIR_MODADD, steps=50), progress=False)
         print(f"torch.compile (inductor, default mode): first 50 steps {time.perf_counter() - t:.1f} s with compiling")
         one = one_run_seconds(steps)
-        many = nine_seeds_seconds(replace(grokkit.PAIR_MODADD, steps=steps), seeds)
+        many = many_seeds_seconds(replace(grokkit.PAIR_MODADD, steps=steps), seeds)
     finally:
         training.modadd_step = eager
     print(f"  compiled: one run {one:.1f} s ({one / steps * 50_000:.1f} s per 50,000 steps); train_many of {seeds} "
@@ -124,7 +124,7 @@ def main() -> None:
     print(f"one PAIR_MODADD run, {args.steps:,} steps: {one:.1f} s ({per_50k:.1f} s per 50,000 steps; "
           f"{flops * args.steps / one / 1e9:.1f} GFLOP/s, {100 * flops * args.steps / one / 1e9 / peak:.0f}% of peak)")
 
-    many = nine_seeds_seconds(cfg, args.seeds)
+    many = many_seeds_seconds(cfg, args.seeds)
     gflops = flops * args.steps * args.seeds / many / 1e9
     print(f"train_many, {args.seeds} seeds: {many:.1f} s, {gflops:.1f} GFLOP/s = {100 * gflops / peak:.0f}% of peak "
           f"({many / args.seeds / args.steps * 50_000:.1f} s per run of 50,000 steps)")
