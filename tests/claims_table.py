@@ -324,7 +324,7 @@ def nb06_architectures(runs, dtype, v: Verdicts) -> None:
     best = {name: [float(r.metrics["test_acc"].max()) for r in rs] for name, rs in by.items()}
     fit = {name: [float(r.metrics["train_acc"][-1]) for r in rs] for name, rs in by.items()}
     v.claim("(nb06-arch-after) collapsed with weight decay 0.3: most seeds get at most about a quarter of the test pairs (< 30%)",
-            sorted(best["collapsed, wd 0.3"])[1] < 0.3, f"{best['collapsed, wd 0.3']}")
+            sum(b < 0.3 for b in best["collapsed, wd 0.3"]) >= 2, f"{best['collapsed, wd 0.3']}")
     v.claim("(nb06-arch-after) collapsed with weight decay 2 fits only about 40% of its training pairs (35-50%)",
             all(0.35 <= f <= 0.5 for f in fit["collapsed, wd 2.0"]), f"{fit['collapsed, wd 2.0']}")
     v.claim("(nb06-arch-after) untied with weight decay 2 gets between a fifth and about half of the test pairs (0.2-0.6)",
