@@ -242,17 +242,45 @@ def test_a_single_frequency_model_does_not_vote():
 
 
 def test_a_model_that_needs_every_group_fails_the_redundancy_claim():
-    # Two groups (frequencies 1 and 9) get every pair right together, but each alone, which is
-    # what remains when the other is switched off, gets under 20%.
+    # Two groups (frequencies 1 and 9) get every pair right together; switching one off leaves the
+    # other alone, so "the others without it beat it alone" cannot hold for both.
     w_in, w_out = waves(freqs=(1, 9), per=6)
     with pytest.raises(CheckFailed, match="without any one group"):
         nb05.check_frequencies_vote(fake_run(final=(w_in, w_out), start=noise(12)))
-    # Three groups: exact together, about half right without frequency 18; the default
-    # threshold (most pairs) passes, a stricter one fails.
+    # Three groups, exact together: without any one, the other two beat it alone.
     w_in, w_out = waves(freqs=(18, 21, 23), per=6)
     nb05.check_frequencies_vote(fake_run(final=(w_in, w_out), start=noise(18)))
-    with pytest.raises(CheckFailed, match="without any one group.*freq 18 50.9%"):
-        nb05.check_frequencies_vote(fake_run(final=(w_in, w_out), start=noise(18)), without_above=0.6)
+
+
+def test_one_group_that_carries_the_model_fails_the_redundancy_claim():
+    # Frequency 3 with twelve neurons gets most pairs right alone-ish; a second group of two weak
+    # neurons adds little: without frequency 3 the rest is worse than frequency 3 alone.
+    w_in, w_out = waves(freqs=(3, 20), per=6)
+    w_in[:, 6:10] = 0.0                       # frequency 20 keeps two of its six neurons
+    w_out[6:10] = 0.0
+    with pytest.raises(CheckFailed, match="without any one group"):
+        nb05.check_frequencies_vote(fake_run(final=(w_in, w_out), start=noise(12)), alone_below=1.01,
+                                    together_above=0.0)
+
+
+def test_a_model_short_of_every_pair_fails_the_together_claim():
+    w_in, w_out = waves(freqs=(18, 21, 23), per=6)
+    with pytest.raises(CheckFailed, match="every pair right"):
+        nb05.check_frequencies_vote(fake_run(final=(w_in, w_out), start=noise(18)), together_above=1.01)
+
+
+def test_only_pure_neurons_are_held_to_the_doubled_phase():
+    # A third of the neurons mix in a second frequency and get a random output phase: the claim
+    # about the pure ones still holds, and the count names them.
+    w_in, w_out = waves(out_mult=2)
+    rng = np.random.default_rng(5)
+    mixed = np.arange(0, w_in.shape[1], 3)
+    w_in[:, mixed] += w_in[:, (mixed + 6) % w_in.shape[1]]      # plus a neuron of the next frequency's group
+    w_out[mixed] = rng.permutation(w_out[mixed].T).T
+    run = fake_run(final=(w_in, w_out))
+    with pytest.raises(CheckFailed, match="one frequency"):
+        nb05.check_single_frequency(run, min_fraction=0.9)
+    nb05.check_doubled_phase(run)
 
 
 def measures(restricted, excluded, wsq):

@@ -329,6 +329,23 @@ def test_a_worksheet_made_before_an_english_edit_is_refused(toy):
         import_worksheet(toy, sheet)
 
 
+def test_export_never_overwrites_a_notebook_or_another_file(toy):
+    _edit_english(toy, "md-0", "# Title\n\nTrain for 20,000 steps with `lr=3e-3`.")
+    notebook = toy / "notebooks" / "00_toy.ipynb"
+    notes = toy / "notes.txt"
+    notes.write_text("my notes\n", encoding="utf-8")
+    before = notebook.read_bytes()
+    for target in (notebook, notes, toy / "new.ipynb"):
+        with pytest.raises(NotebookError, match=re.escape(f"{target}: exists and is not a worksheet")
+                           if target.exists() else "is not a worksheet"):
+            export_worksheet(toy, target)
+    assert notebook.read_bytes() == before and notes.read_text(encoding="utf-8") == "my notes\n"
+    assert not (toy / "new.ipynb").exists()
+    sheet = toy / "todo.txt"
+    assert export_worksheet(toy, sheet) == 1
+    assert export_worksheet(toy, sheet) == 1, "an earlier worksheet may be written again"
+
+
 # --------------------------------------------------------------------------- the command
 
 

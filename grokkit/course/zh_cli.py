@@ -27,6 +27,7 @@ from typing import Any
 from grokkit.course.student import NotebookError, load_notebook
 from grokkit.course.zh import (
     PATHS,
+    _atomic_write,
     build,
     catalog_path,
     cell_hash,
@@ -40,6 +41,7 @@ from grokkit.course.zh import (
 __all__ = ["export_worksheet", "import_worksheet", "main"]
 
 _HEAD = "%%% "
+_FIRST_LINE = "%%%% grokkit zh worksheet"
 
 
 def _source(cell: dict[str, Any]) -> str:
@@ -55,9 +57,12 @@ def _markdown(nb: dict[str, Any]) -> dict[str, str]:
 
 def export_worksheet(root: Path | str, out: Path | str, *, everything: bool = False) -> int:
     """Write a worksheet of the stale and missing cells (every cell if ``everything``); return how many."""
-    root = Path(root)
+    root, out = Path(root), Path(out)
+    if out.suffix == ".ipynb" or (out.exists() and not _is_worksheet(out)):
+        raise NotebookError(f"{out}: exists and is not a worksheet; export writes a new worksheet "
+                            f"(a .txt file, say todo.zh.txt) and never overwrites a notebook or another file")
     todo = {(i.notebook, i.cell_id) for i in status(root) if i.kind in ("stale", "missing", "tokens")}
-    blocks = ["%%%% grokkit zh worksheet: write the Chinese under each '%%% zh' line, then run\n"
+    blocks = [_FIRST_LINE + ": write the Chinese under each '%%% zh' line, then run\n"
               "%%%% python -m grokkit.course zh import THIS_FILE\n"]
     for path in english_notebooks(root):
         catalog = load_catalog(catalog_path(root, path), path.name)
@@ -72,8 +77,16 @@ def export_worksheet(root: Path | str, out: Path | str, *, everything: bool = Fa
             if entry.get("allow"):
                 block.append(f"{_HEAD}allow {json.dumps(entry['allow'], ensure_ascii=False)}")
             blocks.append("\n".join(block) + "\n")
-    Path(out).write_text("\n".join(blocks), encoding="utf-8")
+    _atomic_write(out, "\n".join(blocks))
     return len(blocks) - 1
+
+
+def _is_worksheet(path: Path) -> bool:
+    """Whether ``path`` is a file an earlier export wrote (its first line says so)."""
+    if not path.is_file():
+        return False
+    with path.open(encoding="utf-8", errors="replace") as f:
+        return f.readline().startswith(_FIRST_LINE)
 
 
 def _parse_worksheet(text: str, where: str) -> list[dict[str, Any]]:
