@@ -18,10 +18,10 @@ which (re)writes, idempotently:
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from grokkit.run import atomic_write
 
 REPOSITORY = "grokkit/grokkit"
 BRANCH = "main"
@@ -131,18 +131,6 @@ def _synced_notebook(nb: dict, path: str, badges: str) -> dict:
     return nb
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def expected_files(root: Path) -> dict[Path, str]:
     """{file: the text it should have} for the READMEs, pyproject.toml and every notebooks/NN_*.ipynb under `root`."""
     result: dict[Path, str] = {}
@@ -176,6 +164,6 @@ def write_links(root: Path) -> list[Path]:
     changed = []
     for path, text in expected_files(root).items():
         if path.read_text(encoding="utf-8") != text:
-            _atomic_write(path, text)
+            atomic_write(path, lambda f: f.write(text.encode("utf-8")))
             changed.append(path)
     return changed

@@ -41,9 +41,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +55,7 @@ from grokkit.course.student import (
     load_notebook,
     write_notebooks,
 )
+from grokkit.run import atomic_write
 
 __all__ = [
     "PATHS",
@@ -203,21 +202,8 @@ def save_catalog(path: Path | str, catalog: dict[str, Any], order: list[str] | N
     cells = catalog["cells"]
     order = [c for c in (order or []) if c in cells] + sorted(c for c in cells if c not in (order or []))
     data = {"notebook": catalog["notebook"], "cells": {c: cells[c] for c in order}}
-    _atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write a text file through a temporary file in the same folder, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 # --------------------------------------------------------------------------- checking

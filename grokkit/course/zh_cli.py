@@ -27,7 +27,6 @@ from typing import Any
 from grokkit.course.student import NotebookError, load_notebook
 from grokkit.course.zh import (
     PATHS,
-    _atomic_write,
     build,
     catalog_path,
     cell_hash,
@@ -37,6 +36,7 @@ from grokkit.course.zh import (
     status,
     token_problems,
 )
+from grokkit.run import atomic_write
 
 __all__ = ["export_worksheet", "import_worksheet", "main"]
 
@@ -77,7 +77,8 @@ def export_worksheet(root: Path | str, out: Path | str, *, everything: bool = Fa
             if entry.get("allow"):
                 block.append(f"{_HEAD}allow {json.dumps(entry['allow'], ensure_ascii=False)}")
             blocks.append("\n".join(block) + "\n")
-    _atomic_write(out, "\n".join(blocks))
+    text = "\n".join(blocks)
+    atomic_write(out, lambda f: f.write(text.encode("utf-8")))
     return len(blocks) - 1
 
 
