@@ -78,7 +78,12 @@ def test_ci_runs_exactly_the_readme_test_command_in_a_fresh_venv():
     assert [line for line in after if not line.startswith("#")] == [
         ".venv/bin/python docs/site/build.py --require-executed",
         "GROKKIT_SITE_REQUIRED=1 .venv/bin/python -m pytest tests/test_site.py",
-        "python3 -m venv .venv-widgets7 && .venv-widgets7/bin/pip install -r requirements-widgets7.txt",
+        "python3 -m venv .venv-widgets7",
+        "w7_site=$(.venv-widgets7/bin/python -c 'import sysconfig; print(sysconfig.get_paths()[\"purelib\"])')",
+        ".venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()[\"purelib\"])' > \"$w7_site/grokkit-main-venv.pth\"",
+        ".venv-widgets7/bin/pip install -r requirements-widgets7.txt",
+        ".venv-widgets7/bin/python -c 'import ipywidgets, sys; print(\"ipywidgets\", ipywidgets.__version__); "
+        "sys.exit(ipywidgets.__version__ != \"7.7.1\")'",
         'PYTHONPATH="$PWD" .venv-widgets7/bin/python -m pytest tests/test_widgets.py -o addopts="-p no:cacheprovider -ra"',
     ]
     assert "|| true" not in ci and "set +e" not in ci
