@@ -35,9 +35,16 @@ PER_MODEL_FIELDS = {
     "init_scale", "grokfast_alpha", "grokfast_lambda",
 }
 
-# On the CPU, a modular-addition stack of more than 4 models stops fitting in a core's
-# cache and every model-step gets slower (measured on PAIR_MODADD); larger groups are cut.
+# On the CPU, a modular-addition stack of more than 4 PAIR_MODADD-sized models stops fitting
+# in a core's cache and every model-step gets slower; small models share the cost of a step
+# with more. Per model-step on one thread (2026-12-08): PAIR_MODADD 699 us in a stack of 4,
+# 743 in one of 8; p = 31 with 298 training pairs 244 us in a stack of 4, 150 in one of 8,
+# 164 in one of 16. A model counts as small when its step touches under SMALL_MODEL_FLOATS
+# floats (its parameters with their gradients and Adam moments, and per training pair its
+# hidden layer twice and its logits): PAIR_MODADD ~335,000, that p = 31 model ~27,000.
 MAX_MODADD_STACK = 4
+MAX_SMALL_MODADD_STACK = 8
+SMALL_MODEL_FLOATS = 250_000
 
 
 def _cgroup_cpus() -> float | None:
@@ -101,11 +108,28 @@ def stack_key(cfg: Config) -> tuple:
     return tuple(sorted((k, str(v)) for k, v in config_to_dict(cfg).items() if k not in PER_MODEL_FIELDS))
 
 
+def step_floats(cfg: Config) -> int:
+    """About how many floats one training step of this modular-addition model touches."""
+    p, H = cfg.p, cfg.hidden_size
+    d = p if cfg.embedding == "collapsed" else cfg.embed_size
+    n_embed = {"tied": 1, "untied": 2}.get(cfg.embedding, 0)
+    n_pairs = p * (p + 1) // 2 if cfg.symmetric else p * p
+    params = n_embed * p * d + 2 * d * H
+    return 4 * params + int(cfg.train_fraction * n_pairs) * (2 * H + p)
+
+
+def stack_cap(cfg: Config) -> int:
+    """The most models of this config's shape that one CPU stack holds."""
+    if cfg.task != "modadd":
+        return 1 << 30
+    return MAX_SMALL_MODADD_STACK if step_floats(cfg) < SMALL_MODEL_FLOATS else MAX_MODADD_STACK
+
+
 def plan_stacks(configs: Sequence[Config], streams: int, device: torch.device) -> list[list[int]]:
     """Indices of the configs, grouped into stacks; largest first.
 
     On a GPU every group of same-shaped configs is one stack. On the CPU, modular-addition
-    groups are cut into stacks of at most MAX_MODADD_STACK models, and with several streams
+    groups are cut into stacks of at most :func:`stack_cap` models, and with several streams
     every group is cut into a multiple of ``streams`` near-equal stacks so all CPUs keep busy.
     """
     groups: dict[tuple, list[int]] = {}
@@ -116,7 +140,7 @@ def plan_stacks(configs: Sequence[Config], streams: int, device: torch.device) -
         if device.type != "cpu":
             stacks.append(idx)
             continue
-        cap = MAX_MODADD_STACK if configs[idx[0]].task == "modadd" else len(idx)
+        cap = min(len(idx), stack_cap(configs[idx[0]]))
         parts = min(len(idx), streams * math.ceil(len(idx) / (streams * cap)))
         stacks += [list(part) for part in np.array_split(idx, parts)]
     return sorted(stacks, key=lambda st: -len(st) * configs[st[0]].steps)
@@ -206,4 +230,5 @@ class Progress:
 
 
 __all__ = ["cpu_quota", "busy_cpus", "threads_to_use", "stack_key", "plan_stacks", "run_side_by_side", "Progress",
-           "Stopped", "PER_MODEL_FIELDS", "MAX_MODADD_STACK"]
+           "Stopped", "PER_MODEL_FIELDS", "MAX_MODADD_STACK",
+           "MAX_SMALL_MODADD_STACK", "SMALL_MODEL_FLOATS", "step_floats", "stack_cap"]

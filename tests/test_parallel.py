@@ -88,11 +88,36 @@ def test_stacks_cover_every_config_once_never_mix_shapes_and_feed_every_stream()
         stacks = parallel.plan_stacks(cfgs, streams, cpu)
         assert sorted(i for st in stacks for i in st) == list(range(11))
         assert all(len({cfgs[i].p for i in st}) == 1 for st in stacks)           # a stack never mixes shapes
-        assert max(len(st) for st in stacks) <= parallel.MAX_MODADD_STACK
+        assert max(len(st) for st in stacks) <= parallel.stack_cap(SMALL)
         assert len([st for st in stacks if st[0] < 9]) % streams == 0            # the 9 seeds feed every stream
     parity = [replace(SMALL_PARITY, seed=s) for s in range(6)]
     assert parallel.plan_stacks(parity, 1, cpu) == [list(range(6))]               # parity: one stack per stream
     assert sorted(map(len, parallel.plan_stacks(parity, 2, cpu))) == [3, 3]
+
+
+def test_small_models_share_a_stack_with_more_models_than_pair_modadd_sized_ones():
+    cpu = torch.device("cpu")
+    small = [replace(grokkit.PAIR_MODADD, p=31, train_fraction=0.6, embed_size=32, hidden_size=16, seed=s)
+             for s in range(16)]
+    large = [replace(grokkit.PAIR_MODADD, seed=s) for s in range(16)]
+    assert parallel.stack_cap(small[0]) == parallel.MAX_SMALL_MODADD_STACK > parallel.MAX_MODADD_STACK
+    assert parallel.stack_cap(large[0]) == parallel.MAX_MODADD_STACK
+    assert sorted(map(len, parallel.plan_stacks(small, 2, cpu))) == [8, 8]
+    assert sorted(map(len, parallel.plan_stacks(large, 2, cpu))) == [4, 4, 4, 4]
+    assert sorted(map(len, parallel.plan_stacks(large[:9], 1, cpu))) == [3, 3, 3]
+
+
+def test_a_stack_of_eight_small_models_trains_each_as_it_trains_alone(cpus):
+    cpus["quota"] = 1                                           # one stream: all eight in one stack
+    options = [{}, {"weight_decay": 0.5}, {"regularizer": "l1", "weight_decay": 1e-5}, {"dropout": 0.1},
+               {"lr": 3e-3}, {"init_scale": 0.5}, {"grokfast_alpha": 0.9, "grokfast_lambda": 2.0}, {"beta1": 0.8}]
+    cfgs = [replace(SMALL, seed=s, **o) for s, o in enumerate(options)]
+    assert parallel.plan_stacks(cfgs, 1, torch.device("cpu")) == [list(range(8))]
+    for together, cfg in zip(grokkit.train_many(cfgs, progress=False), cfgs):
+        alone = grokkit.train(cfg, progress=False)
+        assert np.array_equal(together.W_in, alone.W_in) and np.array_equal(together.W_out, alone.W_out)
+        for k in together.metrics:
+            assert np.array_equal(together.metrics[k], alone.metrics[k], equal_nan=True), k
 
 
 def test_an_error_in_one_stream_stops_the_others_and_reaches_the_caller(cpus, monkeypatch):
