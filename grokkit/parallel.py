@@ -119,9 +119,7 @@ def step_floats(cfg: Config) -> int:
 
 
 def stack_cap(cfg: Config) -> int:
-    """The most models of this config's shape that one CPU stack holds."""
-    if cfg.task != "modadd":
-        return 1 << 30
+    """The most models of this modular-addition config's shape that one CPU stack holds."""
     return MAX_SMALL_MODADD_STACK if step_floats(cfg) < SMALL_MODEL_FLOATS else MAX_MODADD_STACK
 
 
@@ -140,7 +138,7 @@ def plan_stacks(configs: Sequence[Config], streams: int, device: torch.device) -
         if device.type != "cpu":
             stacks.append(idx)
             continue
-        cap = min(len(idx), stack_cap(configs[idx[0]]))
+        cap = stack_cap(configs[idx[0]]) if configs[idx[0]].task == "modadd" else len(idx)
         parts = min(len(idx), streams * math.ceil(len(idx) / (streams * cap)))
         stacks += [list(part) for part in np.array_split(idx, parts)]
     return sorted(stacks, key=lambda st: -len(st) * configs[st[0]].steps)

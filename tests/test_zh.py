@@ -335,9 +335,9 @@ def test_export_never_overwrites_a_notebook_or_another_file(toy):
     notes = toy / "notes.txt"
     notes.write_text("my notes\n", encoding="utf-8")
     before = notebook.read_bytes()
-    for target in (notebook, notes, toy / "new.ipynb"):
-        with pytest.raises(NotebookError, match=re.escape(f"{target}: exists and is not a worksheet")
-                           if target.exists() else "is not a worksheet"):
+    for target, why in ((notebook, "a notebook's name"), (toy / "new.ipynb", "a notebook's name"),
+                        (notes, "exists and is not a worksheet")):
+        with pytest.raises(NotebookError, match=re.escape(f"{target}: {why}")):
             export_worksheet(toy, target)
     assert notebook.read_bytes() == before and notes.read_text(encoding="utf-8") == "my notes\n"
     assert not (toy / "new.ipynb").exists()

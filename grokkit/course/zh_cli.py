@@ -58,9 +58,11 @@ def _markdown(nb: dict[str, Any]) -> dict[str, str]:
 def export_worksheet(root: Path | str, out: Path | str, *, everything: bool = False) -> int:
     """Write a worksheet of the stale and missing cells (every cell if ``everything``); return how many."""
     root, out = Path(root), Path(out)
-    if out.suffix == ".ipynb" or (out.exists() and not _is_worksheet(out)):
+    if out.suffix == ".ipynb":
+        raise NotebookError(f"{out}: a notebook's name; export writes a worksheet, a text file such as todo.zh.txt")
+    if out.exists() and not _is_worksheet(out):
         raise NotebookError(f"{out}: exists and is not a worksheet; export writes a new worksheet "
-                            f"(a .txt file, say todo.zh.txt) and never overwrites a notebook or another file")
+                            f"(a text file such as todo.zh.txt) and never overwrites another file")
     todo = {(i.notebook, i.cell_id) for i in status(root) if i.kind in ("stale", "missing", "tokens")}
     blocks = [_FIRST_LINE + ": write the Chinese under each '%%% zh' line, then run\n"
               "%%%% python -m grokkit.course zh import THIS_FILE\n"]
