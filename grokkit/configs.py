@@ -165,17 +165,24 @@ class _TrainingFields:
         _check_choice(self, "dtype", DTYPES)
 
 
+def _modadd_sizes(v: dict) -> tuple[int, int, int, int, int]:
+    """(embedding width d, pairs, training pairs, learned embeddings, trained parameters) of a modular-addition MLP."""
+    p, H = v["p"], v["hidden_size"]
+    d = p if v["embedding"] == "collapsed" else v["embed_size"]    # collapsed: the p x p identity
+    n_all = p * (p + 1) // 2 if v["symmetric"] else p * p
+    n_train = int(Fraction(v["train_fraction"]) * n_all)
+    n_embed = {"tied": 1, "untied": 2}.get(v["embedding"], 0)
+    return d, n_all, n_train, n_embed, n_embed * p * d + 2 * d * H
+
+
 def _mlp_cost(v: dict) -> tuple[int, int]:
     """(bytes, FLOP) estimate of training one MLP with the field values ``v`` (see estimate_cost)."""
     H, steps = v["hidden_size"], v["steps"]
     n_log, n_save = _n_scheduled(steps, v["log_every"]), _n_scheduled(steps, v["save_every"])
     if "p" in v:
         p = v["p"]
-        d = p if v["embedding"] == "collapsed" else v["embed_size"]    # collapsed: the p x p identity
-        n_all = p * (p + 1) // 2 if v["symmetric"] else p * p
-        n_train = int(Fraction(v["train_fraction"]) * n_all)
-        n_embed = {"tied": 1, "untied": 2}.get(v["embedding"], 0)
-        params, collapsed = n_embed * p * d + 2 * d * H, 2 * p * H
+        d, n_all, n_train, n_embed, params = _modadd_sizes(v)
+        collapsed = 2 * p * H
         floats = 5 * params + 3 * collapsed + 2 * (2 * H + p) * n_all + n_save * (collapsed + params)
         data = 3 * 8 * n_all
         step = 4 * p * d * H * (1 + max(n_embed, 1)) + 6 * n_train * H * p
@@ -191,6 +198,13 @@ def _mlp_cost(v: dict) -> tuple[int, int]:
     memory = width * floats + data + 2 * 8 * 6 * n_log + 2 * (steps + 1)
     work = steps * step + n_log * evaluation + steps * int(SECONDS_PER_STEP * FLOP_PER_SECOND)
     return memory, work
+
+
+def step_floats(cfg: "ModAddConfig") -> int:
+    """About how many floats one training step of a modular-addition model touches: its parameters with their
+    gradients and Adam moments, and per training pair its hidden layer twice and its logits."""
+    _, _, n_train, _, params = _modadd_sizes(dataclasses.asdict(cfg))
+    return 4 * params + n_train * (2 * cfg.hidden_size + cfg.p)
 
 
 def estimate_cost(cfg: Any) -> tuple[int, float]:
@@ -391,6 +405,6 @@ GEN_MEM_GEN = ModAddConfig(
 __all__ = [
     "ModAddConfig", "ParityConfig", "Config", "PAIR_MODADD", "PAIR_FIVE_NEURON", "PAIR_PARITY",
     "REVERSE_GROKKING", "GEN_MEM_GEN", "config_to_dict", "config_from_dict", "make_config",
-    "EMBEDDINGS", "ACTIVATIONS", "REGULARIZERS", "LOSSES", "DTYPES", "MATMUL_ROUNDINGS", "estimate_cost",
+    "EMBEDDINGS", "ACTIVATIONS", "REGULARIZERS", "LOSSES", "DTYPES", "MATMUL_ROUNDINGS", "estimate_cost", "step_floats",
     "MAX_MEMORY_BYTES", "MAX_SECONDS",
 ]

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .configs import Config, config_to_dict
+from .configs import Config, config_to_dict, step_floats
 
 # Fields in which models trained in one stack may differ; all others fix shapes and schedule.
 PER_MODEL_FIELDS = {
@@ -40,8 +40,7 @@ PER_MODEL_FIELDS = {
 # with more. Per model-step on one thread (2026-12-08): PAIR_MODADD 699 us in a stack of 4,
 # 743 in one of 8; p = 31 with 298 training pairs 244 us in a stack of 4, 150 in one of 8,
 # 164 in one of 16. A model counts as small when its step touches under SMALL_MODEL_FLOATS
-# floats (its parameters with their gradients and Adam moments, and per training pair its
-# hidden layer twice and its logits): PAIR_MODADD ~335,000, that p = 31 model ~27,000.
+# floats (configs.step_floats): PAIR_MODADD ~335,000, that p = 31 model ~27,000.
 MAX_MODADD_STACK = 4
 MAX_SMALL_MODADD_STACK = 8
 SMALL_MODEL_FLOATS = 250_000
@@ -106,16 +105,6 @@ def threads_to_use() -> int:
 def stack_key(cfg: Config) -> tuple:
     """Configs with equal keys have equal shapes and schedules, so they can train as one stack."""
     return tuple(sorted((k, str(v)) for k, v in config_to_dict(cfg).items() if k not in PER_MODEL_FIELDS))
-
-
-def step_floats(cfg: Config) -> int:
-    """About how many floats one training step of this modular-addition model touches."""
-    p, H = cfg.p, cfg.hidden_size
-    d = p if cfg.embedding == "collapsed" else cfg.embed_size
-    n_embed = {"tied": 1, "untied": 2}.get(cfg.embedding, 0)
-    n_pairs = p * (p + 1) // 2 if cfg.symmetric else p * p
-    params = n_embed * p * d + 2 * d * H
-    return 4 * params + int(cfg.train_fraction * n_pairs) * (2 * H + p)
 
 
 def stack_cap(cfg: Config) -> int:
@@ -229,4 +218,4 @@ class Progress:
 
 __all__ = ["cpu_quota", "busy_cpus", "threads_to_use", "stack_key", "plan_stacks", "run_side_by_side", "Progress",
            "Stopped", "PER_MODEL_FIELDS", "MAX_MODADD_STACK",
-           "MAX_SMALL_MODADD_STACK", "SMALL_MODEL_FLOATS", "step_floats", "stack_cap"]
+           "MAX_SMALL_MODADD_STACK", "SMALL_MODEL_FLOATS", "stack_cap"]
